@@ -1,0 +1,111 @@
+// The Memcached API and the operator's permissions, declared once. The CRD, the RBAC objects
+// and the operator's own code all read these, so they cannot drift apart.
+
+export const MEMCACHED_KIND = 'Memcached';
+export const MEMCACHED_LIST_KIND = 'MemcachedList';
+export const MEMCACHED_PLURAL = 'memcacheds';
+export const MEMCACHED_SINGULAR = 'memcached';
+export const MEMCACHED_SHORT_NAMES = ['mc'];
+export const MEMCACHED_VERSION = 'v1alpha1';
+export const DEFAULT_GROUP_DOMAIN = 'example.com';
+
+/** Field manager used by the operator's server-side apply and status patches. */
+export const FIELD_MANAGER = 'memcached-operator';
+
+export const SIZE_MIN = 0;
+export const SIZE_MAX = 5;
+export const SIZE_DEFAULT = 1;
+export const PORT_DEFAULT = 11211;
+
+/** `cache.<domain>`: the API group for a group domain such as `example.com`. */
+export function memcachedGroup(domain = DEFAULT_GROUP_DOMAIN): string {
+  return `cache.${domain}`;
+}
+
+export function memcachedApiVersion(domain = DEFAULT_GROUP_DOMAIN): string {
+  return `${memcachedGroup(domain)}/${MEMCACHED_VERSION}`;
+}
+
+/** The Memcached spec as users write it (after the CRD's defaults are applied). */
+export interface MemcachedSpec {
+  /** Number of memcached pods, 0 to 5. */
+  size: number;
+  /** Port memcached listens on, 1 to 65535. */
+  containerPort: number;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface MemcachedStatus {
+  nodes?: string[];
+  replicas?: number;
+  readyReplicas?: number;
+  selector?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+const READ = ['get', 'list', 'watch'];
+
+/**
+ * Everything the controller does, and nothing more:
+ * - reads and watches Memcached objects, writes their status (merge patch);
+ * - server-side applies Deployments and Services (patch) and watches them (ownership is
+ *   checked from the cache, so it never needs delete: garbage collection removes operands);
+ * - watches Pods for `status.nodes` and readiness;
+ * - records Events (events.k8s.io and the core group, whichever the client uses).
+ * `update` on memcacheds/finalizers lets the owner references it sets carry
+ * blockOwnerDeletion when the OwnerReferencesPermissionEnforcement admission plugin is on.
+ */
+export function operatorRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
+  const group = memcachedGroup(domain);
+  return [
+    { apiGroups: [group], resources: [MEMCACHED_PLURAL], verbs: READ },
+    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/status`], verbs: ['get', 'patch', 'update'] },
+    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/finalizers`], verbs: ['update'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, 'create', 'patch'] },
+    { apiGroups: [''], resources: ['services'], verbs: [...READ, 'create', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: READ },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+}
+
+/** Leader election, in the operator's own namespace only. */
+export function leaderElectionRules(): PolicyRule[] {
+  return [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+}
+
+/** For people: read-only access, aggregated into the built-in `view` role. */
+export function viewerRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
+  const group = memcachedGroup(domain);
+  return [
+    { apiGroups: [group], resources: [MEMCACHED_PLURAL], verbs: READ },
+    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/status`], verbs: ['get'] },
+  ];
+}
+
+/** For people: full control of Memcached objects, aggregated into the built-in `edit` role. */
+export function editorRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
+  const group = memcachedGroup(domain);
+  return [
+    { apiGroups: [group], resources: [MEMCACHED_PLURAL], verbs: [...READ, 'create', 'update', 'patch', 'delete', 'deletecollection'] },
+    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/status`, `${MEMCACHED_PLURAL}/scale`], verbs: ['get', 'update', 'patch'] },
+  ];
+}

@@ -1,0 +1,146 @@
+// Everything the Memcached operator needs in a cluster: its Namespace, the CRD, RBAC derived
+// from memcached-api.ts, the operator Deployment and its metrics Service.
+import { Chart, ChartProps, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { restrictedContainer, restrictedPod } from './hardening';
+import { imageVersion, recommendedLabels, selectorLabels } from './labels';
+import { editorRules, leaderElectionRules, operatorRules, PolicyRule, viewerRules } from './memcached-api';
+import { MemcachedCrd } from './memcached-crd';
+import { toKplusResources } from './resources';
+import { dnsLabel, dnsSubdomain, pinnedImage, replicas, resources } from './validation';
+
+export const OPERATOR_UID = 1000; // the node image's `node` user
+export const HEALTH_PORT = 8081;
+export const METRICS_PORT = 8080;
+/** Where the image keeps the bundled operator, relative to its working directory /app. */
+export const OPERATOR_ENTRY = 'build/operator.mjs';
+
+export const memcachedOperatorSchema = z.strictObject({
+  namespace: dnsLabel().default('memcached-operator-system'),
+  /** The CRD's group is `cache.<groupDomain>`. */
+  groupDomain: dnsSubdomain().default('example.com'),
+  image: pinnedImage().default('ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0'),
+  memcachedImage: pinnedImage().default('memcached:1.6.39-alpine'),
+  replicas: replicas(5).default(1),
+  /** Namespaces to watch; empty: all namespaces. */
+  watchNamespaces: z.array(dnsLabel()).default([]),
+  logLevel: z.enum(['debug', 'info', 'error']).default('info'),
+  resources: resources().default({
+    requests: { cpu: '10m', memory: '64Mi' },
+    limits: { cpu: '500m', memory: '256Mi' },
+  }),
+});
+export type MemcachedOperatorConfig = z.output<typeof memcachedOperatorSchema>;
+
+export interface MemcachedOperatorChartProps extends ChartProps {
+  readonly config: MemcachedOperatorConfig;
+}
+
+/** The operator's command line, exactly as the Deployment runs it (tests run the same). */
+export function operatorArgs(cfg: MemcachedOperatorConfig): string[] {
+  return [
+    '--leader-elect',
+    `--health-probe-bind-address=:${HEALTH_PORT}`,
+    `--metrics-bind-address=:${METRICS_PORT}`,
+    `--zap-log-level=${cfg.logLevel}`,
+  ];
+}
+
+export class MemcachedOperatorChart extends Chart {
+  constructor(scope: Construct, id: string, props: MemcachedOperatorChartProps) {
+    super(scope, id, { ...props, disableResourceNameHashes: true, namespace: props.config.namespace });
+    const cfg = props.config;
+    const name = 'memcached-operator';
+    const base = { name, instance: name, component: 'controller', version: imageVersion(cfg.image) };
+    const labels = recommendedLabels(base);
+    const selector = selectorLabels(base);
+    const meta = (n: string) => ({ name: n, labels });
+
+    new k8s.KubeNamespace(this, 'namespace', {
+      metadata: {
+        name: cfg.namespace,
+        labels: {
+          ...labels,
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+        },
+      },
+    });
+    new MemcachedCrd(this, 'crd', { groupDomain: cfg.groupDomain, labels });
+
+    // RBAC: cluster-wide rules for the reconciler, namespaced rules for leader election.
+    const sa = new kplus.ServiceAccount(this, 'service-account', { metadata: meta(name), automountToken: true });
+    const subjects = [{ kind: 'ServiceAccount', name, namespace: cfg.namespace }];
+    new k8s.KubeClusterRole(this, 'manager-role', { metadata: meta(`${name}-manager`), rules: toKube(operatorRules(cfg.groupDomain)) });
+    new k8s.KubeClusterRoleBinding(this, 'manager-binding', {
+      metadata: meta(`${name}-manager`),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${name}-manager` },
+      subjects,
+    });
+    new k8s.KubeRole(this, 'leader-election-role', { metadata: meta(`${name}-leader-election`), rules: toKube(leaderElectionRules()) });
+    new k8s.KubeRoleBinding(this, 'leader-election-binding', {
+      metadata: meta(`${name}-leader-election`),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` },
+      subjects,
+    });
+    // For people: aggregated into the built-in view/edit roles, so existing bindings cover it.
+    new k8s.KubeClusterRole(this, 'viewer-role', {
+      metadata: { name: 'memcached-viewer', labels: { ...labels, 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+      rules: toKube(viewerRules(cfg.groupDomain)),
+    });
+    new k8s.KubeClusterRole(this, 'editor-role', {
+      metadata: { name: 'memcached-editor', labels: { ...labels, 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } },
+      rules: toKube(editorRules(cfg.groupDomain)),
+    });
+
+    const env: Record<string, kplus.EnvValue> = {
+      MEMCACHED_IMAGE: kplus.EnvValue.fromValue(cfg.memcachedImage),
+      POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+      MEMCACHED_GROUP_DOMAIN: kplus.EnvValue.fromValue(cfg.groupDomain),
+    };
+    if (cfg.watchNamespaces.length > 0) env.WATCH_NAMESPACE = kplus.EnvValue.fromValue(cfg.watchNamespaces.join(','));
+
+    const deployment = new kplus.Deployment(this, 'deployment', {
+      metadata: meta(name),
+      replicas: cfg.replicas,
+      select: false,
+      serviceAccount: sa,
+      automountServiceAccountToken: true,
+      securityContext: restrictedPod(OPERATOR_UID),
+      terminationGracePeriod: Duration.seconds(30),
+      containers: [
+        {
+          name: 'manager',
+          image: cfg.image,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          command: ['node', OPERATOR_ENTRY],
+          args: operatorArgs(cfg),
+          envVariables: env,
+          ports: [
+            { number: METRICS_PORT, name: 'metrics' },
+            { number: HEALTH_PORT, name: 'health' },
+          ],
+          securityContext: restrictedContainer(OPERATOR_UID),
+          resources: toKplusResources(cfg.resources),
+          liveness: kplus.Probe.fromHttpGet('/healthz', { port: HEALTH_PORT, initialDelaySeconds: Duration.seconds(15), periodSeconds: Duration.seconds(20) }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: HEALTH_PORT, initialDelaySeconds: Duration.seconds(5), periodSeconds: Duration.seconds(10) }),
+        },
+      ],
+    });
+    deployment.select(kplus.LabelSelector.of({ labels: selector }));
+    for (const [k, v] of Object.entries(labels)) deployment.podMetadata.addLabel(k, v);
+
+    new k8s.KubeService(this, 'metrics-service', {
+      metadata: meta(`${name}-metrics`),
+      spec: { selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
+    });
+  }
+}
+
+function toKube(rules: PolicyRule[]): k8s.PolicyRule[] {
+  return rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, resourceNames: r.resourceNames }));
+}

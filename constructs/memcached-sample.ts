@@ -1,0 +1,35 @@
+// The tutorial's sample Memcached object. It lives in its own file so that users apply it
+// after the CRD from memcached-operator.k8s.yaml is established.
+import { ApiObject, Chart, ChartProps } from 'cdk8s';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { MEMCACHED_KIND, MemcachedSpec, SIZE_MAX, SIZE_MIN, memcachedApiVersion } from './memcached-api';
+import { dnsLabel, port } from './validation';
+
+export const memcachedSampleSchema = z.strictObject({
+  name: dnsLabel().default('memcached-sample'),
+  namespace: dnsLabel().default('default'),
+  size: z.number().int('must be a whole number').min(SIZE_MIN, `must be at least ${SIZE_MIN}`).max(SIZE_MAX, `must be at most ${SIZE_MAX}`).default(3),
+  containerPort: port().default(11211),
+});
+export type MemcachedSampleConfig = z.output<typeof memcachedSampleSchema>;
+
+export interface MemcachedSampleChartProps extends ChartProps {
+  readonly config: MemcachedSampleConfig;
+  readonly groupDomain: string;
+}
+
+
+export class MemcachedSampleChart extends Chart {
+  constructor(scope: Construct, id: string, props: MemcachedSampleChartProps) {
+    super(scope, id, { ...props, disableResourceNameHashes: true });
+    const { name, namespace, size, containerPort } = props.config;
+    const spec: MemcachedSpec = { size, containerPort };
+    new ApiObject(this, 'sample', {
+      apiVersion: memcachedApiVersion(props.groupDomain),
+      kind: MEMCACHED_KIND,
+      metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name } },
+      spec,
+    });
+  }
+}

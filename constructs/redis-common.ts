@@ -1,0 +1,88 @@
+// What every Redis stack shares: the pinned image, the numeric user, resources and the probe
+// scripts. `redis-cli ping` exits 0 even when the reply is an error, so every probe compares
+// the reply text itself.
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { z } from 'zod';
+import { restrictedContainer } from './hardening';
+import { imageVersion, recommendedLabels, selectorLabels } from './labels';
+import { toKplusResources } from './resources';
+import { pinnedImage, resources } from './validation';
+
+/** The official image's own `redis` user; numeric so `runAsNonRoot` can be verified. */
+export const REDIS_UID = 999;
+export const REDIS_PORT = 6379;
+export const REDIS_PORT_NAME = 'redis';
+
+export const redisCommonSchema = z.strictObject({
+  /** Official Redis image (Debian based: its scripts use `getent` and `sh`). */
+  image: pinnedImage().default('redis:8.2.2'),
+  resources: resources().default({
+    requests: { cpu: '50m', memory: '64Mi' },
+    limits: { cpu: '500m', memory: '256Mi' },
+  }),
+});
+export type RedisCommon = z.output<typeof redisCommonSchema>;
+
+/** Alive: the server answers, including while it loads data or its master is down. */
+export const LIVENESS_SCRIPT =
+  `reply="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping 2>&1)"; ` +
+  'case "$reply" in PONG|LOADING*|MASTERDOWN*) exit 0;; *) echo "$reply"; exit 1;; esac';
+
+/** Ready (standalone server): the reply is exactly PONG. */
+export const PING_SCRIPT =
+  `reply="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping 2>&1)"; ` +
+  '[ "$reply" = PONG ] || { echo "$reply"; exit 1; }';
+
+/** Ready (replicated server): a master answers PONG; a replica has its master link up. */
+export const ROLE_READY_SCRIPT =
+  `${PING_SCRIPT}; ` +
+  `info="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} info replication | tr -d '\\r')"; ` +
+  'case "$info" in *role:master*) exit 0;; *master_link_status:up*) exit 0;; ' +
+  '*) echo "replica not linked to its master"; exit 1;; esac';
+
+/** Labels for one Redis stack: recommended set plus the tutorial's `app` label. */
+export function redisLabels(instance: string, image: string) {
+  const base = { name: 'redis', instance, component: 'cache', version: imageVersion(image) };
+  return {
+    selector: { ...selectorLabels(base), app: instance },
+    metadata: { ...recommendedLabels(base), app: instance },
+  };
+}
+
+export function livenessProbe() {
+  return kplus.Probe.fromCommand(['sh', '-c', LIVENESS_SCRIPT], {
+    initialDelaySeconds: Duration.seconds(10),
+    periodSeconds: Duration.seconds(10),
+    timeoutSeconds: Duration.seconds(5),
+    failureThreshold: 6,
+  });
+}
+
+export function readinessProbe(script = PING_SCRIPT) {
+  return kplus.Probe.fromCommand(['sh', '-c', script], {
+    initialDelaySeconds: Duration.seconds(2),
+    periodSeconds: Duration.seconds(5),
+    timeoutSeconds: Duration.seconds(3),
+    failureThreshold: 3,
+  });
+}
+
+/** The standalone Redis container (cdk8s-plus form) used by the Pod and Deployment stacks. */
+export function standaloneRedisContainer(cfg: RedisCommon, data: kplus.Volume): kplus.ContainerProps {
+  return {
+    name: 'redis',
+    image: cfg.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    // Explicit, so the behaviour does not depend on the image's defaults: data in the writable
+    // volume; protected mode off because the Service, not the bind address, is the boundary.
+    command: ['redis-server'],
+    args: ['--dir', '/data', '--port', String(REDIS_PORT), '--protected-mode', 'no'],
+    ports: [{ number: REDIS_PORT, name: REDIS_PORT_NAME }],
+    securityContext: restrictedContainer(REDIS_UID),
+    resources: toKplusResources(cfg.resources),
+    liveness: livenessProbe(),
+    readiness: readinessProbe(),
+    volumeMounts: [{ path: '/data', volume: data }],
+  };
+}

@@ -1,0 +1,168 @@
+// Stack 3 of the tutorial: Redis master/replica by ordinal. Pod 0 is the master, every other
+// pod replicates from pod 0's stable DNS name behind the headless Service. Roles are fixed:
+// nothing promotes a replica when pod 0 dies (that is what the redis-ha stack adds).
+//
+// The StatefulSet is the L1 `KubeStatefulSet`: cdk8s-plus-28's StatefulSet has no
+// volumeClaimTemplates and ties its Service selector to a construct-path label.
+import { Chart, ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
+import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, ROLE_READY_SCRIPT, RedisCommon, redisLabels } from './redis-common';
+import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
+
+export const redisStatefulSetSchema = z.strictObject({
+  name: dnsLabel().max(52, 'must be at most 52 characters (pod names add an ordinal and the controller a hash)').default('redis-sfs'),
+  replicas: replicas(20).default(2),
+  storage: z
+    .strictObject({
+      size: positiveQuantity().default('1Gi'),
+      /** Omitted: the cluster's default StorageClass. */
+      className: dnsSubdomain().optional(),
+    })
+    .default({ size: '1Gi' }),
+});
+export type RedisStatefulSetConfig = z.output<typeof redisStatefulSetSchema>;
+
+export interface RedisStatefulSetChartProps extends ChartProps {
+  readonly config: RedisStatefulSetConfig;
+  readonly redis: RedisCommon;
+  readonly clusterDomain: string;
+}
+
+/** redis.conf shared by every ordinal; the role is chosen on the command line. */
+export const REPLICATION_CONF = [
+  `port ${REDIS_PORT}`,
+  'dir /data',
+  // The Service and NetworkPolicy are the boundary, not the bind address.
+  'protected-mode no',
+  'appendonly yes',
+  'appendfsync everysec',
+  'replica-read-only yes',
+  'replica-serve-stale-data yes',
+  '',
+].join('\n');
+
+/**
+ * The container's start script. Ordinal 0 starts as master; any other ordinal starts as a
+ * replica of pod 0's DNS name. Redis itself retries a master it cannot resolve or reach (once
+ * a second), so a replica that starts before pod 0's name exists waits instead of crashing.
+ */
+export const START_SCRIPT = [
+  'set -eu',
+  'ordinal="${HOSTNAME##*-}"',
+  'if [ "$ordinal" = "0" ]; then',
+  '  echo "ordinal 0: starting as master"',
+  '  exec redis-server /etc/redis/redis.conf',
+  'fi',
+  'echo "ordinal $ordinal: starting as replica of $MASTER_HOST"',
+  `exec redis-server /etc/redis/redis.conf --replicaof "$MASTER_HOST" ${REDIS_PORT}`,
+  '',
+].join('\n');
+
+export class RedisStatefulSetChart extends Chart {
+  constructor(scope: Construct, id: string, props: RedisStatefulSetChartProps) {
+    super(scope, id, { ...props, disableResourceNameHashes: true });
+    const { name, storage } = props.config;
+    const cfg = props.redis;
+    const labels = redisLabels(name, cfg.image);
+    const metadata = (n: string) => ({ name: n, labels: labels.metadata });
+    const port = { name: REDIS_PORT_NAME, port: REDIS_PORT, targetPort: k8s.IntOrString.fromString(REDIS_PORT_NAME) };
+
+    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(name), data: { 'redis.conf': REPLICATION_CONF } });
+
+    // Headless: gives each pod the DNS name <pod>.<name>.<ns>.svc.<domain>, published before
+    // the pod is ready so replicas can find a master that is still loading.
+    new k8s.KubeService(this, 'headless', {
+      metadata: metadata(name),
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: labels.selector, ports: [port] },
+    });
+    // Write endpoint: always pod 0, the master.
+    new k8s.KubeService(this, 'master', {
+      metadata: metadata(`${name}-master`),
+      spec: { selector: { ...labels.selector, 'statefulset.kubernetes.io/pod-name': `${name}-0` }, ports: [port] },
+    });
+    // Read endpoint: every ready pod (a replica is ready only while linked to the master).
+    new k8s.KubeService(this, 'read', {
+      metadata: metadata(`${name}-read`),
+      spec: { selector: labels.selector, ports: [port] },
+    });
+
+    const masterHost = `${name}-0.${name}.$(POD_NAMESPACE).svc.${props.clusterDomain}`;
+    const probe = (script: string, p: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number }) => ({
+      exec: { command: ['sh', '-c', script] },
+      timeoutSeconds: 3,
+      ...p,
+    });
+    new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: metadata(name),
+      spec: {
+        serviceName: name,
+        replicas: props.config.replicas,
+        // Replicas retry their master themselves, so pods need not start one by one.
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: labels.selector },
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: { labels: labels.metadata },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSpec(REDIS_UID),
+            terminationGracePeriodSeconds: 30,
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels.selector } } },
+                ],
+              },
+            },
+            containers: [
+              {
+                name: 'redis',
+                image: cfg.image,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['sh', '-c', START_SCRIPT],
+                env: [
+                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  { name: 'MASTER_HOST', value: masterHost },
+                ],
+                ports: [{ name: REDIS_PORT_NAME, containerPort: REDIS_PORT }],
+                securityContext: restrictedContainerSpec(REDIS_UID),
+                resources: {
+                  requests: { cpu: k8s.Quantity.fromString(cfg.resources.requests.cpu), memory: k8s.Quantity.fromString(cfg.resources.requests.memory) },
+                  limits: { cpu: k8s.Quantity.fromString(cfg.resources.limits.cpu), memory: k8s.Quantity.fromString(cfg.resources.limits.memory) },
+                },
+                // Alive while it answers at all (a replica whose master is down still is).
+                livenessProbe: probe(LIVENESS_SCRIPT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
+                // Ready when master, or when a replica's link to the master is up.
+                readinessProbe: probe(ROLE_READY_SCRIPT, { initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 }),
+                volumeMounts: [
+                  { name: 'data', mountPath: '/data' },
+                  { name: 'config', mountPath: '/etc/redis', readOnly: true },
+                ],
+              },
+            ],
+            volumes: [{ name: 'config', configMap: { name } }],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels: labels.selector },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: storage.className,
+              resources: { requests: { storage: k8s.Quantity.fromString(storage.size) } },
+            },
+          },
+        ],
+      },
+    });
+
+    new k8s.KubePodDisruptionBudget(this, 'pdb', {
+      metadata: metadata(name),
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: labels.selector } },
+    });
+  }
+}
