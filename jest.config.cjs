@@ -2,7 +2,7 @@
 // (jest is started with NODE_OPTIONS=--experimental-vm-modules by the npm scripts).
 const tsJest = [
   'ts-jest',
-  { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json', diagnostics: false },
+  { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false },
 ];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

@@ -60,7 +60,7 @@ export const memcachedSchema: k8s.JsonSchemaProps = {
       type: 'object',
       description: 'Observed state, written by the operator.',
       properties: {
-        nodes: { type: 'array', items: { type: 'string' }, description: 'Names of the memcached pods.' },
+        nodes: { type: 'array', items: { type: 'string', description: 'A pod name.' }, description: 'Names of the memcached pods.' },
         replicas: { type: 'integer', format: 'int32', minimum: 0, description: 'Pods of the Deployment (the scale subresource reads this).' },
         readyReplicas: { type: 'integer', format: 'int32', minimum: 0, description: 'Pods that are ready.' },
         selector: { type: 'string', description: 'Label selector of the pods, in string form (for the scale subresource and autoscalers).' },

@@ -99,7 +99,8 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
     return issue.keys.map((k) => `${path === '(root)' ? k : `${path}.${k}`}: unknown key`).join('; ');
   }
   if (issue.code === 'invalid_type') {
-    return `${path}: must be ${issue.expected}`;
+    const expected = issue.expected === 'int' ? 'a whole number' : issue.expected;
+    return `${path}: must be ${expected}`;
   }
   return `${path}: ${issue.message}`;
 }

@@ -1,0 +1,180 @@
+// One reconcile of one Memcached object: read the caches, render the operand with the shared
+// construct, write only what differs, and report status only when it changes.
+import { FIELD_MANAGER, PORT_DEFAULT, SIZE_DEFAULT } from '../constructs/memcached-api';
+import { memcachedSelector, renderMemcachedOperand } from '../constructs/memcached-operand';
+import { operandDrift } from './drift';
+import { computeStatus, KubeObject, Problem, sameStatus } from './status';
+
+/** Read access to the informer caches (the reconciler never GETs what it watches). */
+export interface Caches {
+  memcached(namespace: string, name: string): KubeObject | undefined;
+  deployment(namespace: string, name: string): KubeObject | undefined;
+  service(namespace: string, name: string): KubeObject | undefined;
+  /** Pods whose labels match `selector` in `namespace`. */
+  pods(namespace: string, selector: Record<string, string>): KubeObject[];
+}
+
+/** The writes a reconcile may make. Errors carry the HTTP status in `code` (client-node). */
+export interface Writer {
+  create(obj: Record<string, any>): Promise<void>;
+  apply(obj: Record<string, any>): Promise<void>;
+  patchStatus(cr: KubeObject, status: object): Promise<void>;
+  event(cr: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+export interface ReconcilerOptions {
+  readonly caches: Caches;
+  readonly writer: Writer;
+  /** Pinned memcached image (MEMCACHED_IMAGE). */
+  readonly image: string;
+  readonly log?: { info(msg: string, f?: object): void; error(msg: string, f?: object): void };
+  readonly now?: () => Date;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+  /** Number of API writes this reconcile made (for tests and benchmarks). */
+  writes: number;
+}
+
+/** Errors that retrying cannot fix: reported on the object, not retried with backoff. */
+const PERMANENT = new Set([400, 403, 422]);
+
+export class Reconciler {
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = splitKey(key);
+    const { caches, writer } = this.o;
+    const cr = caches.memcached(namespace, name);
+    // Gone or going: the Deployment and Service carry owner references, so the garbage
+    // collector removes them. Nothing outside the cluster needs cleaning, hence no finalizer.
+    if (!cr || cr.metadata?.deletionTimestamp) return { writes: 0 };
+
+    let writes = 0;
+    const size = cr.spec?.size ?? SIZE_DEFAULT;
+    const containerPort = cr.spec?.containerPort ?? PORT_DEFAULT;
+    const rendered = renderMemcachedOperand({
+      owner: { apiVersion: cr.apiVersion!, name, namespace, uid: cr.metadata!.uid! },
+      spec: { size, containerPort },
+      image: this.o.image,
+    });
+
+    let problem: Problem | undefined;
+    let transientError: unknown;
+    for (const [kind, desired, live] of [
+      ['Deployment', rendered.deployment, caches.deployment(namespace, name)],
+      ['Service', rendered.service, caches.service(namespace, name)],
+    ] as const) {
+      if (problem) break;
+      try {
+        const outcome = await this.ensure(cr, kind, desired, live);
+        if (outcome === 'conflict') {
+          problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
+        } else if (outcome !== 'unchanged') {
+          writes++;
+        }
+      } catch (err) {
+        const code = statusCode(err);
+        if (code === 409) {
+          problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
+        } else if (code !== undefined && PERMANENT.has(code)) {
+          problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(err)}` };
+        } else {
+          problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(err)}` };
+          transientError = err;
+        }
+      }
+    }
+
+    const deployment = caches.deployment(namespace, name);
+    const owned = deployment && ownedBy(deployment, cr) ? deployment : undefined;
+    const status = computeStatus({
+      cr,
+      size,
+      deployment: owned,
+      pods: owned ? caches.pods(namespace, memcachedSelector(name)) : [],
+      problem,
+      now: this.o.now?.() ?? new Date(),
+    });
+    if (!sameStatus(status, cr.status)) {
+      const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
+      await writer.patchStatus(cr, status);
+      writes++;
+      if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
+        await this.emit(cr, 'Warning', problem.reason, problem.message);
+      }
+    }
+    if (transientError) throw transientError;
+    return { writes };
+  }
+
+  /** Events are best effort: failing to record one never fails a reconcile. */
+  private async emit(cr: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await this.o.writer.event(cr, type, reason, message);
+    } catch (err) {
+      this.o.log?.error('cannot record event', { reason, error: errorMessage(err) });
+    }
+  }
+
+  /** Creates, corrects or leaves alone one operand object. */
+  private async ensure(cr: KubeObject, kind: string, desired: Record<string, any>, live: KubeObject | undefined) {
+    const { writer } = this.o;
+    const ref = `${kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
+    if (!live) {
+      // Create, not apply: if an object of that name appeared after our cache last saw the
+      // namespace, create fails with 409 instead of merging into somebody else's object.
+      await writer.create(desired);
+      await this.emit(cr, 'Normal', 'Created', `Created ${ref}`);
+      return 'created';
+    }
+    if (!ownedBy(live, cr)) return 'conflict';
+    const drift = operandDrift(desired, live);
+    if (drift.length === 0) return 'unchanged';
+    await writer.apply(desired);
+    const before = live.spec?.replicas;
+    if (kind === 'Deployment' && before !== desired.spec.replicas && drift.every((p) => p === 'spec.replicas')) {
+      await this.emit(cr, 'Normal', 'Scaled', `Scaled ${ref} from ${before} to ${desired.spec.replicas} replicas`);
+    } else {
+      await this.emit(cr, 'Normal', 'Updated', `Restored ${ref}: ${summarize(drift)}`);
+    }
+    this.o.log?.info('applied operand', { object: ref, drift: drift.slice(0, 10), fieldManager: FIELD_MANAGER });
+    return 'applied';
+  }
+}
+
+export function ownedBy(obj: KubeObject, cr: KubeObject): boolean {
+  return (obj.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === cr.metadata?.uid);
+}
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + 1)];
+}
+
+function summarize(paths: string[]): string {
+  const shown = paths.slice(0, 5).join(', ');
+  return paths.length > 5 ? `${shown} and ${paths.length - 5} more` : shown;
+}
+
+export function statusCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e?.code === 'number') return e.code;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+export function errorMessage(err: unknown): string {
+  const e = err as { body?: unknown; message?: string };
+  if (typeof e?.body === 'string') {
+    try {
+      const parsed = JSON.parse(e.body);
+      if (parsed?.message) return parsed.message;
+    } catch {
+      /* not JSON */
+    }
+  }
+  if (e?.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
+  return e?.message ?? String(err);
+}

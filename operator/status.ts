@@ -1,0 +1,129 @@
+// Pure status computation: from what the caches show (the Memcached object, its Deployment
+// and pods) to the status the object should carry. No I/O, so it is unit-tested directly.
+import type { Condition, MemcachedStatus } from '../constructs/memcached-api';
+import { selectorString } from '../constructs/memcached-operand';
+
+export type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    deletionTimestamp?: unknown;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  spec?: any;
+  status?: any;
+};
+
+/** Why the operator could not (fully) reconcile: reported as Degraded. */
+export interface Problem {
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface StatusInput {
+  readonly cr: KubeObject;
+  /** The size the object asks for (spec.size after the CRD's default). */
+  readonly size: number;
+  readonly deployment?: KubeObject;
+  readonly pods: readonly KubeObject[];
+  readonly problem?: Problem;
+  readonly now: Date;
+}
+
+export function computeStatus(input: StatusInput): MemcachedStatus {
+  const { cr, size, deployment, pods, problem, now } = input;
+  const name = cr.metadata?.name ?? '';
+  const ds = deployment?.status ?? {};
+  const replicas = problem && !deployment ? 0 : (ds.replicas ?? 0);
+  const ready = problem && !deployment ? 0 : (ds.readyReplicas ?? 0);
+  const nodes = pods
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .map((p) => p.metadata?.name ?? '')
+    .sort();
+
+  const desired: Omit<Condition, 'lastTransitionTime'>[] = [];
+  const generation = cr.metadata?.generation;
+  const cond = (type: string, status: Condition['status'], reason: string, message: string) =>
+    desired.push({ type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) });
+
+  if (problem) {
+    cond('Available', deploymentAvailable(deployment, size) ? 'True' : 'False', problem.reason, problem.message);
+    cond('Progressing', 'False', problem.reason, problem.message);
+    cond('Degraded', 'True', problem.reason, problem.message);
+  } else if (!deployment) {
+    cond('Available', 'Unknown', 'Reconciling', 'Creating the Deployment');
+    cond('Progressing', 'True', 'Reconciling', 'Creating the Deployment');
+    cond('Degraded', 'False', 'AsExpected', 'No problems found');
+  } else {
+    const rollout = rolloutState(deployment, size);
+    if (rollout.failed) {
+      cond('Available', deploymentAvailable(deployment, size) ? 'True' : 'False', 'ProgressDeadlineExceeded', rollout.message);
+      cond('Progressing', 'False', 'ProgressDeadlineExceeded', rollout.message);
+      cond('Degraded', 'True', 'ProgressDeadlineExceeded', rollout.message);
+    } else {
+      const available = deploymentAvailable(deployment, size);
+      cond('Available', available ? 'True' : 'False', available ? (size === 0 ? 'ScaledToZero' : 'MinimumReplicasAvailable') : 'MinimumReplicasUnavailable', `${ready}/${size} pods ready`);
+      cond('Progressing', rollout.done ? 'False' : 'True', rollout.done ? 'RolloutComplete' : 'RollingOut', rollout.message);
+      cond('Degraded', 'False', 'AsExpected', 'No problems found');
+    }
+  }
+
+  const previous = (cr.status?.conditions ?? []) as Condition[];
+  const conditions = desired.map((c) => {
+    const old = previous.find((p) => p.type === c.type);
+    const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
+    return { ...c, lastTransitionTime };
+  });
+
+  return {
+    nodes,
+    replicas,
+    readyReplicas: ready,
+    selector: selectorString(name),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions,
+  };
+}
+
+/** All desired pods are available (the Deployment controller's own judgement). */
+function deploymentAvailable(d: KubeObject | undefined, size: number): boolean {
+  if (!d) return false;
+  const s = d.status ?? {};
+  return (s.availableReplicas ?? 0) >= size && (s.readyReplicas ?? 0) >= size;
+}
+
+function rolloutState(d: KubeObject, size: number): { done: boolean; failed: boolean; message: string } {
+  const s = d.status ?? {};
+  const progressing = (s.conditions ?? []).find((c: Condition) => c.type === 'Progressing');
+  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
+    return { done: false, failed: true, message: progressing.message ?? 'Deployment exceeded its progress deadline' };
+  }
+  if ((s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) {
+    return { done: false, failed: false, message: 'Deployment controller has not observed the latest spec yet' };
+  }
+  const updated = s.updatedReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  if (updated < size) return { done: false, failed: false, message: `${updated}/${size} pods updated` };
+  if (total > size) return { done: false, failed: false, message: `${total - size} old pods terminating` };
+  if (available < size) return { done: false, failed: false, message: `${available}/${size} pods available` };
+  return { done: true, failed: false, message: `Deployment has ${size} up-to-date, available pods` };
+}
+
+/** Status equality that ignores key order (the API server may reorder map keys). */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return canonical(a ?? {}) === canonical(b ?? {});
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => x.localeCompare(y)))
+      : val,
+  );
+}
