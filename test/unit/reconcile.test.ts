@@ -1,0 +1,94 @@
+// The reconcile logic against in-memory caches and a recording writer (the project's own
+// interfaces; the API behaviour itself is covered by the integration suite).
+import { renderMemcachedOperand } from '../../constructs/memcached-operand';
+import { Caches, Reconciler, Writer } from '../../operator/reconcile';
+import type { KubeObject } from '../../operator/status';
+
+const cr: KubeObject = {
+  apiVersion: 'cache.example.com/v1alpha1',
+  kind: 'Memcached',
+  metadata: { name: 'm', namespace: 'ns', uid: 'uid-m', generation: 1 },
+  spec: { size: 2, containerPort: 11211 },
+};
+const IMAGE = 'memcached:1.6.39-alpine';
+
+function setup(objects: { deployment?: KubeObject; service?: KubeObject; fail?: (op: string) => unknown } = {}) {
+  const calls: string[] = [];
+  const caches: Caches = {
+    memcached: (ns, n) => (ns === 'ns' && n === 'm' ? cr : undefined),
+    deployment: () => objects.deployment,
+    service: () => objects.service,
+    pods: () => [],
+  };
+  const op = async (name: string) => {
+    calls.push(name);
+    const err = objects.fail?.(name);
+    if (err) throw err;
+  };
+  const writer: Writer = {
+    create: (o) => op(`create ${o.kind}`),
+    apply: (o) => op(`apply ${o.kind}`),
+    patchStatus: (_c, s: any) => op(`status ${s.conditions.find((c: any) => c.type === 'Degraded').reason}`),
+    event: (_c, type, reason) => op(`event ${type} ${reason}`),
+  };
+  return { calls, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0) }) };
+}
+
+const rendered = renderMemcachedOperand({ owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' }, spec: { size: 2, containerPort: 11211 }, image: IMAGE });
+
+describe('Reconciler', () => {
+  it('creates the Deployment and Service when they are missing', async () => {
+    const { calls, reconciler } = setup();
+    const r = await reconciler.reconcile('ns/m');
+    expect(calls).toEqual(['create Deployment', 'event Normal Created', 'create Service', 'event Normal Created', 'status AsExpected']);
+    expect(r.writes).toBe(3);
+  });
+
+  it('writes nothing when the caches already hold the desired state and status', async () => {
+    const deployment = { ...rendered.deployment, status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 } };
+    const first = setup({ deployment, service: rendered.service });
+    await first.reconciler.reconcile('ns/m');
+    expect(first.calls).toEqual(['status AsExpected']);
+  });
+
+  it('restores a changed replica count with an apply and a Scaled event', async () => {
+    const deployment = structuredClone(rendered.deployment);
+    deployment.spec.replicas = 7;
+    const { calls } = await run({ deployment, service: rendered.service });
+    expect(calls.slice(0, 2)).toEqual(['apply Deployment', 'event Normal Scaled']);
+  });
+
+  it('never touches a Deployment it does not own, and reports it', async () => {
+    const foreign = { metadata: { name: 'm', namespace: 'ns', ownerReferences: [] }, spec: { replicas: 1 } };
+    const { calls } = await run({ deployment: foreign });
+    expect(calls).toEqual(['status ResourceConflict', 'event Warning ResourceConflict']);
+  });
+
+  it('turns a create that hits an existing object (409) into a reported conflict, not a retry', async () => {
+    const { calls } = await run({ fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined) });
+    expect(calls).toEqual(['create Deployment', 'status ResourceConflict', 'event Warning ResourceConflict']);
+  });
+
+  it('reports a rejected write (422) on the object without throwing', async () => {
+    const { calls } = await run({ fail: (op) => (op === 'create Service' ? { code: 422, body: '{"message":"bad name"}' } : undefined) });
+    expect(calls).toContain('status ApplyFailed');
+  });
+
+  it('reports a transient failure and throws so the queue retries with backoff', async () => {
+    const { reconciler, calls } = setup({ fail: (op) => (op === 'create Deployment' ? { code: 503 } : undefined) });
+    await expect(reconciler.reconcile('ns/m')).rejects.toEqual({ code: 503 });
+    expect(calls).toContain('status ApplyFailed');
+  });
+
+  it('does nothing for an object that is gone', async () => {
+    const { reconciler, calls } = setup();
+    expect(await reconciler.reconcile('ns/other')).toEqual({ writes: 0 });
+    expect(calls).toEqual([]);
+  });
+});
+
+async function run(objects: Parameters<typeof setup>[0]) {
+  const s = setup(objects);
+  await s.reconciler.reconcile('ns/m');
+  return s;
+}
