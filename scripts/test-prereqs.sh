@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Everything the test suite needs beyond `npm ci`, installed or built only when missing:
+# real redis-server/redis-sentinel binaries (Debian packages) for the replication tests, and
+# the test control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok) built
+# from Go modules. Both steps are no-ops on a machine that already has them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-redis.sh
+bash scripts/cluster-build.sh
