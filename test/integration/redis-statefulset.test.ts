@@ -1,0 +1,143 @@
+// Real processes: the redis-sfs StatefulSet exactly as synthesized in
+// dist/redis-statefulset.k8s.yaml (container command, env, ConfigMap, security context),
+// one redis-server per ordinal, each in its own network/mount/UTS/PID namespace with the
+// pod's hostname and the headless Service's names in its hosts file (test/redis/kubelet.ts).
+// No Kubernetes: this proves the script and config, not the scheduling.
+import { FakeCluster, FakePod } from '../redis/kubelet';
+import { configMaps, find, loadDist, startStatefulSetPod } from '../redis/manifests';
+import { cli, info, waitLinkUp } from '../redis/redis';
+import { realProcessPrereqs, sleep, waitFor } from '../redis/sys';
+
+const pre = realProcessPrereqs();
+const d = pre.ok ? describe : describe.skip;
+if (!pre.ok) console.warn(`redis-statefulset real-process tests skipped: ${pre.reason}`);
+
+// Linking needs one full sync; Redis 7 delays a diskless sync by 5 s (repl-diskless-sync-delay).
+const LINK_TIMEOUT = 30_000;
+
+d('redis-sfs StatefulSet with real redis-server processes', () => {
+  let objs: ReturnType<typeof loadDist>;
+  let sts: ReturnType<typeof find>;
+  let cluster: FakeCluster;
+  const pods: FakePod[] = [];
+  // One more ordinal than a replica pair, so "every replica" means more than one.
+  let ordinals = 3;
+
+  const dump = () => pods.map((p) => `==== ${p.opts.name}\n${p.logs('redis').split('\n').slice(-25).join('\n')}`).join('\n');
+
+  beforeAll(async () => {
+    objs = loadDist('redis-statefulset');
+    sts = find(objs, 'StatefulSet');
+    ordinals = Math.max(ordinals, sts.spec.replicas);
+    const namespace = sts.metadata.namespace ?? 'default';
+    cluster = await FakeCluster.create({ namespace, clusterDomain: clusterDomainOf(sts), configMaps: configMaps(objs) });
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster?.destroy();
+  }, 30_000);
+
+  afterEach(() => {
+    const state = expect.getState();
+    if (state.assertionCalls > state.numPassingAsserts || process.env.REDIS_HARNESS_LOGS) console.log(dump());
+  });
+
+  const master = () => pods[0];
+  const replicas = () => pods.slice(1);
+
+  test('replicas started before their master name resolves keep retrying, then join', async () => {
+    // Replicas first: pod 0 does not exist yet, so its DNS name does not resolve.
+    for (let i = 1; i < ordinals; i++) pods[i] = await startStatefulSetPod(cluster, sts, i);
+    await sleep(4000);
+    for (const r of replicas()) {
+      expect(r.running('redis')).toBe(true);
+      expect(r.restarts('redis')).toBe(0);
+      const i = await info(r, 'replication');
+      expect(i.role).toBe('slave');
+      expect(i.master_link_status).toBe('down');
+      // Alive (not restarted by the kubelet) but not ready while the master is missing.
+      expect((await r.probe('redis', 'liveness')).ok).toBe(true);
+      expect((await r.probe('redis', 'readiness')).ok).toBe(false);
+    }
+    expect(replicas()[0].logs('redis')).toMatch(/Connecting to MASTER redis-sfs-0\.redis-sfs\./);
+
+    pods[0] = await startStatefulSetPod(cluster, sts, 0);
+    for (const r of replicas()) await waitLinkUp(r, LINK_TIMEOUT);
+    expect((await info(master(), 'replication')).connected_slaves).toBe(String(ordinals - 1));
+    for (const p of pods) {
+      expect(p.restarts('redis')).toBe(0);
+      expect((await p.probe('redis', 'readiness')).ok).toBe(true);
+    }
+  }, 60_000);
+
+  test('a key written on the master is read on every replica', async () => {
+    expect(await cli(master(), ['set', 'greeting', 'hello'])).toBe('OK');
+    // WAIT returns how many replicas acknowledged the write.
+    expect(await cli(master(), ['wait', String(ordinals - 1), '5000'])).toBe(String(ordinals - 1));
+    for (const r of replicas()) {
+      expect(await cli(r, ['get', 'greeting'])).toBe('hello');
+      // Replicas are read-only.
+      expect(await cli(r, ['set', 'x', '1'])).toMatch(/READONLY/);
+    }
+  }, 30_000);
+
+  test('a restarted replica rejoins and catches up', async () => {
+    const r = replicas()[0];
+    await r.signal('redis', 'SIGKILL'); // the kubelet restarts it
+    expect(await cli(master(), ['set', 'while-replica-down', 'v1'])).toBe('OK');
+    await waitFor('replica restarted', async () => r.running('redis') && r.restarts('redis') === 1, 15_000);
+    await waitLinkUp(r, LINK_TIMEOUT);
+    expect(await cli(r, ['get', 'while-replica-down'])).toBe('v1');
+    expect(await cli(r, ['get', 'greeting'])).toBe('hello');
+  }, 60_000);
+
+  test('replicas stay alive while the master is down and rejoin the restarted master', async () => {
+    expect(await cli(master(), ['set', 'before-master-restart', 'kept'])).toBe('OK');
+    await sleep(1500); // appendfsync everysec
+    await master().signal('redis', 'SIGKILL', { restart: false });
+    for (const r of replicas()) {
+      await waitFor(`${r.opts.name} notices the master is gone`, async () => (await info(r, 'replication')).master_link_status === 'down', 15_000);
+    }
+    // Down for a while: liveness keeps passing (no restart), readiness fails, data is served.
+    for (let n = 0; n < 3; n++) {
+      for (const r of replicas()) {
+        expect((await r.probe('redis', 'liveness')).ok).toBe(true);
+        expect((await r.probe('redis', 'readiness')).ok).toBe(false);
+        expect(await cli(r, ['get', 'greeting'])).toBe('hello');
+      }
+      await sleep(1000);
+    }
+    await master().start('redis');
+    for (const r of replicas()) await waitLinkUp(r, LINK_TIMEOUT);
+    // The master reloaded its data from the append-only file on its volume, so the resync
+    // did not wipe the replicas.
+    expect(await cli(master(), ['get', 'before-master-restart'])).toBe('kept');
+    expect(await cli(master(), ['set', 'after-master-restart', 'v2'])).toBe('OK');
+    expect(await cli(master(), ['wait', String(ordinals - 1), '5000'])).toBe(String(ordinals - 1));
+    for (const r of replicas()) {
+      expect(await cli(r, ['get', 'before-master-restart'])).toBe('kept');
+      expect(await cli(r, ['get', 'after-master-restart'])).toBe('v2');
+      expect(r.restarts('redis')).toBe(r === replicas()[0] ? 1 : 0);
+    }
+  }, 90_000);
+
+  test('a recreated master pod with a new IP is found again by name', async () => {
+    const old = master().ip;
+    await master().signal('redis', 'SIGKILL', { restart: false });
+    await master().changeIp();
+    expect(master().ip).not.toBe(old);
+    await master().start('redis');
+    for (const r of replicas()) await waitLinkUp(r, LINK_TIMEOUT);
+    expect(await cli(master(), ['set', 'after-new-ip', 'v3'])).toBe('OK');
+    expect(await cli(master(), ['wait', String(ordinals - 1), '5000'])).toBe(String(ordinals - 1));
+    for (const r of replicas()) expect(await cli(r, ['get', 'after-new-ip'])).toBe('v3');
+  }, 60_000);
+});
+
+function clusterDomainOf(sts: { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }): string {
+  // The master host is <pod>.<svc>.$(POD_NAMESPACE).svc.<domain>: take the domain from it.
+  const env = sts.spec.template.spec.containers[0].env ?? [];
+  const host = env.find((e) => e.name === 'MASTER_HOST')?.value;
+  const m = host && /\.svc\.(.+)$/.exec(host);
+  return m ? m[1] : 'cluster.local';
+}

@@ -1,0 +1,66 @@
+// Reads synthesized manifests (dist/*.k8s.yaml) for the real-process harness.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { FakeCluster, FakePod } from './kubelet';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Json = any;
+
+/** dist/ of the repository (tests and scripts run from the repository root). */
+export const DIST = resolve(process.env.REDIS_DIST_DIR ?? 'dist');
+
+/** All objects of dist/<chart>.k8s.yaml; fails loudly if it was not synthesized. */
+export function loadDist(chart: string, dist = DIST): Json[] {
+  const file = join(dist, `${chart}.k8s.yaml`);
+  if (!existsSync(file)) throw new Error(`${file} does not exist: run \`npm run synth\` first`);
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS())
+    .filter(Boolean);
+}
+
+export function find(objs: Json[], kind: string, name?: string): Json {
+  const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata?.name === name));
+  if (!o) throw new Error(`no ${kind}${name ? ` ${name}` : ''} in manifests`);
+  return o;
+}
+
+export function all(objs: Json[], kind: string): Json[] {
+  return objs.filter((x) => x.kind === kind);
+}
+
+/** ConfigMap data by ConfigMap name. */
+export function configMaps(objs: Json[]): Record<string, Record<string, string>> {
+  return Object.fromEntries(all(objs, 'ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
+}
+
+/** The headless Service's records for one StatefulSet pod: `<pod>.<svc>.<ns>.svc.<domain>`. */
+export function statefulSetPodName(sts: Json, ordinal: number): string {
+  return `${sts.metadata.name}-${ordinal}`;
+}
+
+/**
+ * Starts ordinal `ordinal` of a StatefulSet as a fake pod: hostname <sts>-<i>, subdomain =
+ * serviceName, one persistent directory per volumeClaimTemplate (kept across restarts of
+ * the pod under `cluster.dir/pvc/<claim>-<pod>`).
+ */
+export async function startStatefulSetPod(
+  cluster: FakeCluster,
+  sts: Json,
+  ordinal: number,
+  opts: { publishDns?: boolean; restartDelayMs?: number } = {},
+): Promise<FakePod> {
+  const name = statefulSetPodName(sts, ordinal);
+  const pvcs: Record<string, string> = {};
+  for (const t of sts.spec.volumeClaimTemplates ?? []) {
+    pvcs[t.metadata.name] = join(cluster.dir, 'pvc', `${t.metadata.name}-${name}`);
+  }
+  return cluster.addPod({
+    name,
+    spec: sts.spec.template.spec,
+    subdomain: sts.spec.serviceName,
+    pvcs,
+    publishDns: opts.publishDns,
+    restartDelayMs: opts.restartDelayMs,
+  });
+}
