@@ -1,0 +1,106 @@
+// Structured JSON logging: one object per line ({ts, level, logger, msg, ...fields}), with
+// zap-style levels so `--zap-log-level` means what it means for a controller-runtime manager.
+
+/** Structured fields attached to a log line. Error values are rendered as their message. */
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  /** Verbose detail (zap level -1, shown with `--zap-log-level=debug` or a number ≥ 1). */
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  /** `err` goes into the `error` field (its message; `stacktrace` at debug level). */
+  error(msg: string, err?: unknown, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line; `name` is appended to the logger name with a dot. */
+  child(fields: LogFields, name?: string): Logger;
+  /** Whether lines at `level` are written (to skip building expensive fields). */
+  enabled(level: LogLevelName): boolean;
+}
+
+export type LogLevelName = 'debug' | 'info' | 'error';
+
+/** zap's numeric levels: lower is more verbose. */
+const LEVELS: Record<LogLevelName, number> = { debug: -1, info: 0, error: 2 };
+
+/**
+ * Parses a `--zap-log-level` value into a zap level: `debug`, `info`, `error`, or an integer
+ * N > 0 meaning verbosity N (zap level -N, i.e. at least as verbose as `debug`).
+ */
+export function parseLogLevel(value: string): number {
+  const v = value.trim().toLowerCase();
+  if (v in LEVELS) return LEVELS[v as LogLevelName];
+  if (/^\d+$/.test(v) && Number(v) > 0) return -Number(v);
+  throw new Error(`invalid log level "${value}": expected debug, info, error or an integer > 0`);
+}
+
+export interface LoggerOptions {
+  /** zap level threshold (see parseLogLevel); default 0 (info). */
+  level?: number;
+  /** Logger name (the `logger` field); default none. */
+  name?: string;
+  /** Fields added to every line. */
+  fields?: LogFields;
+  /** Where lines go; default process.stdout. Each call receives one line including "\n". */
+  write?: (line: string) => void;
+  /** Clock for the `ts` field (tests). */
+  now?: () => Date;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 0;
+  const write = options.write ?? ((line: string) => void process.stdout.write(line));
+  const now = options.now ?? (() => new Date());
+  return makeLogger(level, write, now, options.name, options.fields ?? {});
+}
+
+function makeLogger(
+  threshold: number,
+  write: (line: string) => void,
+  now: () => Date,
+  name: string | undefined,
+  base: LogFields,
+): Logger {
+  const enabled = (level: LogLevelName) => LEVELS[level] >= threshold;
+  const emit = (level: LogLevelName, msg: string, fields: LogFields | undefined) => {
+    if (!enabled(level)) return;
+    const entry: LogFields = { ts: now().toISOString(), level };
+    if (name) entry.logger = name;
+    entry.msg = msg;
+    Object.assign(entry, base, fields);
+    write(stringify(entry) + '\n');
+  };
+  return {
+    debug: (msg, fields) => emit('debug', msg, fields),
+    info: (msg, fields) => emit('info', msg, fields),
+    error: (msg, err, fields) => {
+      const errFields: LogFields = {};
+      if (err !== undefined) {
+        errFields.error = err;
+        if (err instanceof Error && enabled('debug')) errFields.stacktrace = err.stack;
+      }
+      emit('error', msg, { ...errFields, ...fields });
+    },
+    child: (fields, childName) =>
+      makeLogger(threshold, write, now, childName ? (name ? `${name}.${childName}` : childName) : name, {
+        ...base,
+        ...fields,
+      }),
+    enabled,
+  };
+}
+
+/** JSON.stringify that renders Errors, bigints and cycles instead of throwing. */
+function stringify(entry: LogFields): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(entry, (_key, value: unknown) => {
+    if (value instanceof Error) return value.message;
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'object' && value !== null) {
+      if (seen.has(value)) return '[Circular]';
+      seen.add(value);
+    }
+    return value;
+  });
+}
+
+/** A logger that drops everything (default for runtime pieces constructed without one). */
+export const nopLogger: Logger = createLogger({ level: Number.POSITIVE_INFINITY, write: () => {} });
