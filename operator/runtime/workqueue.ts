@@ -1,0 +1,279 @@
+// A rate-limited work queue with client-go semantics: keys queued twice collapse into one, a
+// key is never handed to two workers at once (a key re-added while being processed is marked
+// dirty and queued again by done()), delayed adds, per-key exponential backoff.
+import { nopLogger, type Logger } from './log';
+
+/** Metric hooks of a queue (see metrics.ts for the Prometheus implementation). */
+export interface WorkQueueMetrics {
+  add(): void;
+  depth(n: number): void;
+  /** Seconds a key waited in the queue before a worker got it. */
+  queueDuration(seconds: number): void;
+  /** Seconds between get() and done(). */
+  workDuration(seconds: number): void;
+  retry(): void;
+  /** Called once by the queue so the sink can read in-flight work at scrape time. */
+  trackInFlight(read: () => InFlightStats): void;
+}
+
+export interface InFlightStats {
+  /** Sum of the ages of all keys being processed, in seconds. */
+  unfinishedSeconds: number;
+  /** Age of the longest-running key being processed, in seconds. */
+  longestSeconds: number;
+}
+
+/** Metric hooks of a controller's workers (controller_runtime_* metrics). */
+export interface ControllerMetrics {
+  setMaxConcurrent(n: number): void;
+  activeWorkers(delta: number): void;
+  reconciled(result: ReconcileOutcome, seconds: number): void;
+}
+
+export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
+
+/** What a reconcile handler asks for; an empty result (or void) means done. */
+export interface ReconcileResult {
+  /** Queue the key again after this many milliseconds (and reset its backoff). */
+  requeueAfter?: number;
+  /** Queue the key again with backoff, without counting it as an error. */
+  requeue?: boolean;
+}
+
+export type ReconcileHandler = (key: string) => Promise<ReconcileResult | void>;
+
+/** Per-key exponential backoff: base · 2^failures, capped (client-go ItemExponentialFailureRateLimiter). */
+export class ExponentialBackoff {
+  private readonly failures = new Map<string, number>();
+
+  constructor(
+    readonly baseDelayMs = 5,
+    readonly maxDelayMs = 1000 * 1000,
+  ) {}
+
+  /** The delay for the next retry of `key`; counts one more failure. */
+  when(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    return Math.min(this.baseDelayMs * 2 ** n, this.maxDelayMs);
+  }
+
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+}
+
+export interface WorkQueueOptions {
+  /** Queue name (metrics, logs). */
+  name: string;
+  backoff?: ExponentialBackoff;
+  metrics?: WorkQueueMetrics;
+  log?: Logger;
+}
+
+export class WorkQueue {
+  readonly name: string;
+  private readonly backoff: ExponentialBackoff;
+  private readonly metrics: WorkQueueMetrics | undefined;
+  private readonly log: Logger;
+  /** Keys ready for a worker, in FIFO order (a Set: insertion-ordered and duplicate-free). */
+  private readonly queue = new Set<string>();
+  /** Keys that need processing (queued, or re-added while being processed). */
+  private readonly dirty = new Set<string>();
+  /** Keys handed to a worker and not done yet → start time (performance.now()). */
+  private readonly processing = new Map<string, number>();
+  /** When each queued key was first added (for the queue duration metric). */
+  private readonly addedAt = new Map<string, number>();
+  /** Delayed adds: key → due time and timer; only the earliest due time is kept. */
+  private readonly waiting = new Map<string, { due: number; timer: NodeJS.Timeout }>();
+  private readonly getters: Array<(key: string | undefined) => void> = [];
+  private drainers: Array<() => void> = [];
+  private shuttingDown = false;
+
+  constructor(options: WorkQueueOptions) {
+    this.name = options.name;
+    this.backoff = options.backoff ?? new ExponentialBackoff();
+    this.metrics = options.metrics;
+    this.log = options.log ?? nopLogger;
+    this.metrics?.trackInFlight(() => this.inFlight());
+  }
+
+  /** Queues `key` unless it is already queued; a key being processed is queued again after done(). */
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.metrics?.add();
+    this.dirty.add(key);
+    if (this.processing.has(key)) return;
+    this.enqueue(key);
+  }
+
+  /** Adds `key` after `delayMs`; of several pending delayed adds of a key the earliest wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) return this.add(key);
+    const due = performance.now() + delayMs;
+    const pending = this.waiting.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.waiting.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.waiting.set(key, { due, timer });
+  }
+
+  /** Adds `key` after its backoff delay (which doubles with each call until forget()). */
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    this.metrics?.retry();
+    this.addAfter(key, this.backoff.when(key));
+  }
+
+  /** Resets the backoff of `key` (call after it was processed successfully). */
+  forget(key: string): void {
+    this.backoff.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.backoff.retries(key);
+  }
+
+  /** Number of keys ready for a worker. */
+  len(): number {
+    return this.queue.size;
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /**
+   * Waits for a key and marks it as being processed; the caller must call done(key).
+   * Resolves undefined once the queue is shut down.
+   */
+  get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    const key = this.take();
+    if (key !== undefined) return Promise.resolve(key);
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /** Marks `key` as processed; if it was re-added meanwhile it is queued again. */
+  done(key: string): void {
+    const started = this.processing.get(key);
+    if (started === undefined) return;
+    this.processing.delete(key);
+    this.metrics?.workDuration((performance.now() - started) / 1000);
+    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    if (this.processing.size === 0) {
+      for (const resolve of this.drainers) resolve();
+      this.drainers = [];
+    }
+  }
+
+  /**
+   * Stops handing out work: pending get() calls resolve undefined, later adds are ignored and
+   * delayed adds are cancelled. Keys being processed finish normally (see drain()).
+   */
+  shutDown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const { timer } of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+    for (const resolve of this.getters.splice(0)) resolve(undefined);
+  }
+
+  /** Resolves when no key is being processed. */
+  drain(): Promise<void> {
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainers.push(resolve));
+  }
+
+  /**
+   * Runs `workers` concurrent loops that get a key, call `handler(key)` and apply its result
+   * the controller-runtime way: throw → addRateLimited; `{requeue: true}` → addRateLimited;
+   * `{requeueAfter}` → forget + addAfter; otherwise forget. Resolves when the queue is shut
+   * down and every loop has finished its current key.
+   */
+  async runWorkers(
+    workers: number,
+    handler: ReconcileHandler,
+    options: { metrics?: ControllerMetrics; log?: Logger } = {},
+  ): Promise<void> {
+    if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${workers}`);
+    const metrics = options.metrics;
+    const log = options.log ?? this.log;
+    metrics?.setMaxConcurrent(workers);
+    const loop = async () => {
+      for (let key = await this.get(); key !== undefined; key = await this.get()) {
+        metrics?.activeWorkers(1);
+        const started = performance.now();
+        let outcome: ReconcileOutcome;
+        try {
+          const result = (await handler(key)) ?? {};
+          if (result.requeueAfter !== undefined && result.requeueAfter > 0) {
+            this.forget(key);
+            this.addAfter(key, result.requeueAfter);
+            outcome = 'requeue_after';
+          } else if (result.requeue) {
+            this.addRateLimited(key);
+            outcome = 'requeue';
+          } else {
+            this.forget(key);
+            outcome = 'success';
+          }
+        } catch (err) {
+          log.error('reconcile failed', err, { key, retries: this.numRequeues(key) });
+          this.addRateLimited(key);
+          outcome = 'error';
+        } finally {
+          metrics?.activeWorkers(-1);
+          this.done(key);
+        }
+        metrics?.reconciled(outcome, (performance.now() - started) / 1000);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, loop));
+  }
+
+  private enqueue(key: string): void {
+    this.queue.add(key);
+    if (!this.addedAt.has(key)) this.addedAt.set(key, performance.now());
+    const getter = this.getters.shift();
+    if (getter) getter(this.take());
+    else this.metrics?.depth(this.queue.size);
+  }
+
+  /** Moves the first queued key to processing. */
+  private take(): string | undefined {
+    const next = this.queue.values().next();
+    if (next.done) return undefined;
+    const key = next.value;
+    this.queue.delete(key);
+    this.dirty.delete(key);
+    const now = performance.now();
+    this.processing.set(key, now);
+    const added = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (added !== undefined) this.metrics?.queueDuration((now - added) / 1000);
+    this.metrics?.depth(this.queue.size);
+    return key;
+  }
+
+  private inFlight(): InFlightStats {
+    const now = performance.now();
+    let unfinished = 0;
+    let longest = 0;
+    for (const started of this.processing.values()) {
+      const age = (now - started) / 1000;
+      unfinished += age;
+      longest = Math.max(longest, age);
+    }
+    return { unfinishedSeconds: unfinished, longestSeconds: longest };
+  }
+}

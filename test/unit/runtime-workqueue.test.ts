@@ -1,0 +1,383 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  ExponentialBackoff,
+  WorkQueue,
+  type ControllerMetrics,
+  type InFlightStats,
+  type ReconcileOutcome,
+  type WorkQueueMetrics,
+} from '../../operator/runtime/workqueue';
+
+const tick = () => new Promise((r) => setImmediate(r));
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A promise with its resolve function (to hold a handler until the test releases it). */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+/** Gets the next key or fails after `ms`. */
+async function getWithin(q: WorkQueue, ms = 500): Promise<string | undefined> {
+  return Promise.race([q.get(), wait(ms).then(() => 'TIMEOUT')]);
+}
+
+describe('WorkQueue basics', () => {
+  it('hands out keys in FIFO order and collapses duplicates', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    q.add('c');
+    q.add('b');
+    expect(q.len()).toBe(3);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+    expect(await q.get()).toBe('c');
+    expect(q.len()).toBe(0);
+  });
+
+  it('get() waits for an add', async () => {
+    const q = new WorkQueue({ name: 't' });
+    const pending = q.get();
+    await tick();
+    q.add('x');
+    expect(await pending).toBe('x');
+  });
+
+  it('never hands a key being processed to a second getter; a re-add is queued after done()', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    q.add('a'); // dirty while processing
+    expect(q.len()).toBe(0);
+    q.add('a'); // still collapses into the one dirty mark
+    q.done('a');
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe('a');
+    q.done('a');
+    expect(q.len()).toBe(0);
+  });
+
+  it('done() without a re-add does not requeue', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    await q.get();
+    q.done('a');
+    expect(q.len()).toBe(0);
+    expect(await getWithin(q, 20)).toBe('TIMEOUT');
+  });
+
+  it('a waiting getter does not receive a key that is being processed', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    await q.get();
+    q.add('a');
+    expect(await getWithin(q, 30)).toBe('TIMEOUT');
+  });
+
+  it('a getter already waiting receives a key queued by done()', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    await q.get();
+    const waiting = q.get();
+    q.add('a');
+    await tick();
+    q.done('a');
+    expect(await waiting).toBe('a');
+  });
+});
+
+describe('WorkQueue delays and backoff', () => {
+  it('addAfter delays the add and keeps only the earliest pending time', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.addAfter('a', 200);
+    q.addAfter('a', 30); // earlier: replaces
+    q.addAfter('a', 500); // later: ignored
+    expect(q.len()).toBe(0);
+    const start = performance.now();
+    expect(await getWithin(q, 1000)).toBe('a');
+    const elapsed = performance.now() - start;
+    expect(elapsed).toBeGreaterThanOrEqual(25);
+    expect(elapsed).toBeLessThan(180);
+    q.done('a');
+    expect(await getWithin(q, 600)).toBe('TIMEOUT'); // the 200/500 ms adds were dropped
+  });
+
+  it('addAfter with a non-positive delay adds immediately', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.addAfter('a', 0);
+    expect(q.len()).toBe(1);
+  });
+
+  it('ExponentialBackoff doubles from the base, caps at the max, and forget() resets', () => {
+    const b = new ExponentialBackoff(5, 1000);
+    const delays = Array.from({ length: 10 }, () => b.when('k'));
+    expect(delays).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    expect(b.retries('k')).toBe(10);
+    expect(b.when('other')).toBe(5); // per key
+    b.forget('k');
+    expect(b.retries('k')).toBe(0);
+    expect(b.when('k')).toBe(5);
+  });
+
+  it('defaults to controller-runtime values (5 ms base, 1000 s cap)', () => {
+    const b = new ExponentialBackoff();
+    expect(b.when('k')).toBe(5);
+    for (let i = 0; i < 40; i++) b.when('k');
+    expect(b.when('k')).toBe(1_000_000);
+  });
+
+  it('addRateLimited waits the growing backoff; forget resets it', async () => {
+    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(40, 10_000) });
+    const timeFor = async () => {
+      const start = performance.now();
+      q.addRateLimited('k');
+      const key = await getWithin(q, 2000);
+      q.done('k');
+      expect(key).toBe('k');
+      return performance.now() - start;
+    };
+    expect(await timeFor()).toBeGreaterThanOrEqual(35); // 40
+    expect(await timeFor()).toBeGreaterThanOrEqual(75); // 80
+    expect(q.numRequeues('k')).toBe(2);
+    q.forget('k');
+    expect(q.numRequeues('k')).toBe(0);
+    expect(await timeFor()).toBeLessThan(75); // back to 40
+  });
+});
+
+describe('WorkQueue shutdown', () => {
+  it('shutDown releases waiting getters, hands out nothing more and ignores adds', async () => {
+    const q = new WorkQueue({ name: 't' });
+    const waiting = q.get();
+    q.shutDown();
+    expect(await waiting).toBeUndefined();
+    q.add('a');
+    expect(q.len()).toBe(0);
+    expect(await q.get()).toBeUndefined();
+    expect(q.isShuttingDown()).toBe(true);
+  });
+
+  it('queued keys are not handed out after shutDown', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.shutDown();
+    expect(await q.get()).toBeUndefined();
+  });
+
+  it('cancels delayed adds so no timer keeps the process alive', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.addAfter('a', 30);
+    q.addRateLimited('b');
+    q.shutDown();
+    await wait(60);
+    expect(q.len()).toBe(0);
+  });
+
+  it('drain() resolves once in-flight keys are done, and a dirty key is not requeued', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    await q.get();
+    await q.get();
+    q.add('a');
+    q.shutDown();
+    let drained = false;
+    const draining = q.drain().then(() => (drained = true));
+    q.done('a');
+    await tick();
+    expect(drained).toBe(false);
+    q.done('b');
+    await draining;
+    expect(q.len()).toBe(0);
+  });
+
+  it('drain() resolves immediately when idle', async () => {
+    const q = new WorkQueue({ name: 't' });
+    await expect(q.drain()).resolves.toBeUndefined();
+  });
+});
+
+describe('WorkQueue.runWorkers', () => {
+  it('respects the worker count and never processes one key concurrently', async () => {
+    const q = new WorkQueue({ name: 't' });
+    let active = 0;
+    let maxActive = 0;
+    const activeKeys = new Set<string>();
+    let overlap = false;
+    const processed: string[] = [];
+    const run = q.runWorkers(3, async (key) => {
+      if (activeKeys.has(key)) overlap = true;
+      activeKeys.add(key);
+      maxActive = Math.max(maxActive, ++active);
+      await wait(15);
+      processed.push(key);
+      active--;
+      activeKeys.delete(key);
+    });
+    for (let round = 0; round < 5; round++) {
+      for (const key of ['a', 'b', 'c', 'd', 'e', 'f']) q.add(key);
+      await wait(5);
+    }
+    await wait(200);
+    q.shutDown();
+    await run;
+    expect(maxActive).toBe(3);
+    expect(overlap).toBe(false);
+    expect(new Set(processed)).toEqual(new Set(['a', 'b', 'c', 'd', 'e', 'f']));
+  });
+
+  it('a key re-added while its handler runs is processed again afterwards', async () => {
+    const q = new WorkQueue({ name: 't' });
+    const first = gate();
+    const calls: number[] = [];
+    const run = q.runWorkers(2, async () => {
+      calls.push(performance.now());
+      if (calls.length === 1) await first.opened;
+    });
+    q.add('a');
+    await tick();
+    q.add('a');
+    q.add('a');
+    await wait(20);
+    expect(calls).toHaveLength(1);
+    first.open();
+    await wait(20);
+    expect(calls).toHaveLength(2);
+    q.shutDown();
+    await run;
+  });
+
+  it('retries a throwing handler with backoff and forgets the key after success', async () => {
+    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(10, 1000) });
+    const attempts: number[] = [];
+    const requeuesSeen: number[] = [];
+    const run = q.runWorkers(1, async (key) => {
+      attempts.push(performance.now());
+      requeuesSeen.push(q.numRequeues(key));
+      if (attempts.length < 4) throw new Error('boom');
+    });
+    q.add('k');
+    await wait(250);
+    expect(attempts).toHaveLength(4);
+    expect(requeuesSeen).toEqual([0, 1, 2, 3]);
+    expect(q.numRequeues('k')).toBe(0); // forgotten after success
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]);
+    expect(gaps[0]).toBeGreaterThanOrEqual(8); // 10 ms
+    expect(gaps[1]).toBeGreaterThanOrEqual(18); // 20 ms
+    expect(gaps[2]).toBeGreaterThanOrEqual(38); // 40 ms
+    q.shutDown();
+    await run;
+  });
+
+  it('requeueAfter re-adds after the delay and resets the backoff; requeue uses the backoff', async () => {
+    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(10, 1000) });
+    const seen: Array<[string, number]> = [];
+    const start = performance.now();
+    const run = q.runWorkers(1, async (key) => {
+      seen.push([key, performance.now() - start]);
+      const n = seen.filter(([k]) => k === key).length;
+      if (key === 'after' && n === 1) return { requeueAfter: 60 };
+      if (key === 'again' && n === 1) return { requeue: true };
+      return {};
+    });
+    q.addRateLimited('after'); // counts one retry, then requeueAfter must forget it
+    await wait(30);
+    q.add('again');
+    await wait(150);
+    q.shutDown();
+    await run;
+    const after = seen.filter(([k]) => k === 'after').map(([, t]) => t);
+    expect(after).toHaveLength(2);
+    expect(after[1] - after[0]).toBeGreaterThanOrEqual(55);
+    expect(seen.filter(([k]) => k === 'again')).toHaveLength(2);
+    expect(q.numRequeues('after')).toBe(0);
+    expect(q.numRequeues('again')).toBe(0);
+  });
+
+  it('resolves only after in-flight handlers finish following shutDown', async () => {
+    const q = new WorkQueue({ name: 't' });
+    const release = gate();
+    let finished = false;
+    const run = q.runWorkers(1, async () => {
+      await release.opened;
+      finished = true;
+    });
+    q.add('a');
+    await tick();
+    q.shutDown();
+    let runDone = false;
+    void run.then(() => (runDone = true));
+    await wait(20);
+    expect(runDone).toBe(false);
+    release.open();
+    await run;
+    expect(finished).toBe(true);
+  });
+
+  it('rejects an invalid worker count', async () => {
+    await expect(new WorkQueue({ name: 't' }).runWorkers(0, async () => {})).rejects.toThrow(/workers/);
+  });
+});
+
+describe('WorkQueue metric hooks', () => {
+  it('reports adds, depth, durations, retries, in-flight work and reconcile outcomes', async () => {
+    const events: string[] = [];
+    const depths: number[] = [];
+    let inFlight: (() => InFlightStats) | undefined;
+    const queueMetrics: WorkQueueMetrics = {
+      add: () => events.push('add'),
+      depth: (n) => depths.push(n),
+      queueDuration: (s) => events.push(s >= 0 ? 'queued' : 'bad'),
+      workDuration: (s) => events.push(s >= 0 ? 'worked' : 'bad'),
+      retry: () => events.push('retry'),
+      trackInFlight: (read) => (inFlight = read),
+    };
+    const outcomes: ReconcileOutcome[] = [];
+    let active = 0;
+    let max = 0;
+    const controllerMetrics: ControllerMetrics = {
+      setMaxConcurrent: (n) => (max = n),
+      activeWorkers: (d) => (active += d),
+      reconciled: (r) => outcomes.push(r),
+    };
+    const q = new WorkQueue({ name: 't', metrics: queueMetrics, backoff: new ExponentialBackoff(5, 5) });
+    const hold = gate();
+    let calls = 0;
+    const run = q.runWorkers(
+      2,
+      async (key) => {
+        calls++;
+        if (key === 'slow') await hold.opened;
+        if (key === 'err' && calls < 10) throw new Error('x');
+        if (key === 'later') return { requeueAfter: 10_000 };
+        return {};
+      },
+      { metrics: controllerMetrics },
+    );
+    expect(max).toBe(2);
+    q.add('slow');
+    await wait(30);
+    expect(active).toBe(1);
+    const stats = inFlight!();
+    expect(stats.longestSeconds).toBeGreaterThan(0.02);
+    expect(stats.unfinishedSeconds).toBeGreaterThanOrEqual(stats.longestSeconds);
+    q.add('err');
+    q.add('later');
+    await wait(40);
+    hold.open();
+    await wait(20);
+    q.shutDown();
+    await run;
+    expect(active).toBe(0);
+    expect(events.filter((e) => e === 'add').length).toBeGreaterThanOrEqual(3);
+    expect(events).toContain('queued');
+    expect(events).toContain('worked');
+    expect(events).toContain('retry');
+    expect(events).not.toContain('bad');
+    expect(depths.length).toBeGreaterThan(0);
+    expect(outcomes).toEqual(expect.arrayContaining(['success', 'error', 'requeue_after']));
+  });
+});
