@@ -465,6 +465,11 @@ export class FakePod {
     st.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         const result = code ?? (signal ? -1 : null);
+        try {
+          writeFileSync(st.log, `--- exit #${st.runCount} code=${code} signal=${signal} ${new Date().toISOString()}${st.stopping ? ' (stopped)' : ''}\n`, { flag: 'a' });
+        } catch {
+          /* the pod directory is gone */
+        }
         st.exits.push(result);
         st.pid = undefined;
         if (st.child === child) st.child = undefined;

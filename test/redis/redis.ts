@@ -20,6 +20,27 @@ export async function cli(pod: FakePod, args: string[], o: CliOptions = {}): Pro
   return r.stdout.replace(/\r/g, '').trim();
 }
 
+/**
+ * Sends several commands over ONE connection (stdin of redis-cli) and returns one reply per
+ * line. Needed for WAIT, which counts acknowledgements of the writes of its own connection.
+ * Arguments must not contain white space.
+ */
+export async function pipeline(pod: FakePod, commands: string[][], o: CliOptions = {}): Promise<string[]> {
+  const auth = o.authEnv ? `REDISCLI_AUTH="$${o.authEnv}" ` : '';
+  const script = `printf '%s\\n' "$@" | ${auth}redis-cli -h ${o.host ?? '127.0.0.1'} -p ${o.port ?? 6379}`;
+  const argv = ['sh', '-c', script, 'sh', ...commands.map((c) => c.join(' '))];
+  const r = await pod.exec(o.container ?? 'redis', argv, o.timeoutMs ?? 10_000);
+  if (r.code !== 0) throw new Error(`redis-cli pipeline in ${pod.opts.name}: exit ${r.code} ${r.stderr.trim()}`);
+  return r.stdout.replace(/\r/g, '').trim().split('\n');
+}
+
+/** SET key value, then WAIT for `replicas` acknowledgements on the same connection; returns the WAIT count. */
+export async function setAndWait(pod: FakePod, key: string, value: string, replicas: number, timeoutMs: number, o: CliOptions = {}): Promise<number> {
+  const [set, acked] = await pipeline(pod, [['SET', key, value], ['WAIT', String(replicas), String(timeoutMs)]], { ...o, timeoutMs: timeoutMs + 5000 });
+  if (set !== 'OK') throw new Error(`SET ${key} on ${pod.opts.name}: ${set}`);
+  return Number(acked);
+}
+
 /** INFO <section> parsed into a map. */
 export async function info(pod: FakePod, section: string, o: CliOptions = {}): Promise<Record<string, string>> {
   const out = await cli(pod, ['info', section], o);
