@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ClusterAccess, certUser, kubeconfigDocument, writeKubeconfig, type ClientKubeconfig, type ServiceAccountTokenOptions } from './access';
 import { clientCert, createPki, type Pki } from './pki';
 
@@ -292,16 +292,17 @@ async function waitFor<T>(what: string, timeoutMs: number, watch: Component[], p
   }
 }
 
-function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+function httpRequest(url: string, method = 'GET', body?: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
-    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
-      let body = '';
+    const req = http.request(url, { method, timeout: timeoutMs, agent: false }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: text }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', fail);
+    req.end(body);
   });
 }
 
@@ -419,21 +420,26 @@ class ControlPlaneImpl implements ControlPlane {
     const peerUrl = `http://127.0.0.1:${peer}`;
     const dataDir = join(this.dir, 'etcd');
     rmSync(dataDir, { recursive: true, force: true });
+    // A name unique to this control plane: the readiness probe checks it, so that an etcd
+    // of another control plane that won a race for the same port is never taken for ours.
+    const name = basename(this.dir);
     const etcd = this.launch('etcd', [
       ...this.bins.etcd,
-      `--name=test`,
+      `--name=${name}`,
       `--data-dir=${dataDir}`,
       `--listen-client-urls=${this.etcdUrl}`,
       `--advertise-client-urls=${this.etcdUrl}`,
       `--listen-peer-urls=${peerUrl}`,
       `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=test=${peerUrl}`,
+      `--initial-cluster=${name}=${peerUrl}`,
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
-    await waitFor('etcd /health', this.timeoutMs, [etcd], async () => {
-      const res = await httpGet(`${this.etcdUrl}/health`);
-      return res.status === 200 && /"health":\s*"true"/.test(res.body);
+    await waitFor('etcd', this.timeoutMs, [etcd], async () => {
+      const health = await httpRequest(`${this.etcdUrl}/health`);
+      if (health.status !== 200 || !/"health":\s*"true"/.test(health.body)) return false;
+      const members = await httpRequest(`${this.etcdUrl}/v3/cluster/member/list`, 'POST', '{}');
+      return members.status === 200 && members.body.includes(`"${name}"`);
     });
   }
 

@@ -32,7 +32,7 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   try {
     buildBinaries();
-    const nodes = Number(process.env.TEST_CLUSTER_NODE_COUNT ?? 2);
+    const nodes = Math.max(1, Number(process.env.TEST_CLUSTER_NODE_COUNT) || 2);
     const cp = await startControlPlane({ tier: 'workload', nodes });
     globalThis.__TEST_CONTROL_PLANE__ = cp;
     process.env.TEST_KUBECONFIG = cp.kubeconfigPath;
