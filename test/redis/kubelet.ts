@@ -23,11 +23,11 @@
 // Not emulated: seccomp, resource limits, ClusterIP load balancing (a Service name resolves to
 // the addresses the test registers for it), probes run by a loop (tests run the probe
 // commands themselves with `probe()`).
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { must, run, RunResult, shq, waitFor, withTimeout } from './sys';
+import { must, run, RunResult, shq, sleep, waitFor, withTimeout } from './sys';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -43,6 +43,12 @@ export interface ClusterOptions {
   secrets?: Record<string, Record<string, string>>;
   /** ConfigMap contents by name (from the synthesized manifests). */
   configMaps?: Record<string, Record<string, string>>;
+  /**
+   * Run a DNS server (dnsmasq, at 10.244.0.2) serving the cluster records, and point the pods'
+   * resolv.conf at it: for programs that resolve through DNS only (HAProxy's resolvers).
+   * Without it, names resolve through each pod's hosts file only.
+   */
+  dns?: boolean;
 }
 
 export interface PodOptions {
@@ -72,6 +78,8 @@ export class FakeCluster {
   private readonly records = new Map<string, string[]>();
   private nextHost = 10;
   private destroyed = false;
+  private dnsmasq?: ChildProcess;
+  static readonly DNS_IP = `${SUBNET}.2`;
 
   private constructor(readonly opts: ClusterOptions) {
     this.id = `rh${process.pid}x${clusterCounter++}`;
@@ -87,11 +95,53 @@ export class FakeCluster {
       await must('ip', ['-n', c.switchNs, 'link', 'set', 'lo', 'up']);
       await must('ip', ['-n', c.switchNs, 'link', 'add', 'br0', 'type', 'bridge']);
       await must('ip', ['-n', c.switchNs, 'link', 'set', 'br0', 'up']);
+      if (opts.dns) await c.startDns();
     } catch (e) {
       await c.destroy();
       throw e;
     }
     return c;
+  }
+
+  private get dnsNs() {
+    return `${this.id}-dns`;
+  }
+
+  /** dnsmasq in its own namespace, answering from `records` only; NXDOMAIN for other names in the cluster domain. */
+  private async startDns() {
+    const ns = this.dnsNs;
+    await must('ip', ['netns', 'add', ns]);
+    await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    await must('ip', ['-n', this.switchNs, 'link', 'add', 'vdns', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await must('ip', ['-n', this.switchNs, 'link', 'set', 'vdns', 'master', 'br0']);
+    await must('ip', ['-n', this.switchNs, 'link', 'set', 'vdns', 'up']);
+    await must('ip', ['-n', ns, 'addr', 'add', `${FakeCluster.DNS_IP}/24`, 'dev', 'eth0']);
+    await must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    this.writeDnsRecords();
+    const fd = openSync(join(this.dir, 'dnsmasq.log'), 'a');
+    this.dnsmasq = spawn(
+      'setpriv',
+      [
+        '--pdeathsig', 'KILL', 'ip', 'netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv',
+        '--no-hosts', `--addn-hosts=${join(this.dir, 'dns-records')}`, `--listen-address=${FakeCluster.DNS_IP}`, '--bind-interfaces',
+        `--local=/${this.opts.clusterDomain}/`, '--local-ttl=1', '--neg-ttl=1', '--user=root', '--group=root', '--pid-file=', '--log-facility=-',
+      ],
+      { stdio: ['ignore', fd, fd] },
+    );
+    closeSync(fd);
+    // Ready when it answers.
+    await waitFor('dnsmasq', async () => (await run('ip', ['netns', 'exec', this.switchNs, 'true'])).code === 0 && !!this.dnsmasq?.pid, 5000);
+    await sleep(300);
+  }
+
+  private writeDnsRecords() {
+    const lines: string[] = [];
+    for (const [fqdn, addrs] of [...this.records.entries()].sort()) for (const a of addrs) lines.push(`${a}\t${fqdn}`);
+    const f = join(this.dir, 'dns-records');
+    writeFileSync(`${f}.tmp`, `${lines.join('\n')}\n`);
+    chmodSync(`${f}.tmp`, 0o644);
+    renameSync(`${f}.tmp`, f);
+    if (this.dnsmasq?.pid) this.dnsmasq.kill('SIGHUP');
   }
 
   get namespace() {
@@ -108,6 +158,7 @@ export class FakeCluster {
     if (addresses.length) this.records.set(fqdn, addresses);
     else this.records.delete(fqdn);
     this.writeAllHosts();
+    if (this.opts.dns) this.writeDnsRecords();
   }
 
   /** Creates and starts a pod. */
@@ -163,9 +214,36 @@ export class FakeCluster {
     this.destroyed = true;
     await Promise.all([...this.pods.values()].map((p) => p.killAll().catch(() => undefined)));
     for (const p of this.pods.values()) await run('ip', ['netns', 'del', p.netns]);
+    if (this.dnsmasq?.pid) {
+      const exited = new Promise((r) => this.dnsmasq!.once('exit', r));
+      this.dnsmasq.kill('SIGKILL');
+      await withTimeout(exited, 5000, 'dnsmasq did not exit').catch(() => undefined);
+    }
+    if (this.opts.dns) await run('ip', ['netns', 'del', this.dnsNs]);
+    killStragglers(this.dir);
     await run('ip', ['netns', 'del', this.switchNs]);
     if (process.env.KEEP_REDIS_HARNESS_DIR) return;
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Safety net: SIGKILLs any process still working in `dir` (its cwd is below it). */
+function killStragglers(dir: string) {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    let cwd = '';
+    try {
+      cwd = readlinkSync(`/proc/${p}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd.startsWith(`${dir}/`)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 }
 
@@ -259,7 +337,8 @@ export class FakePod {
     // listens: anything not in the hosts file fails at once.
     const d = this.cluster.opts.clusterDomain;
     const ns = this.cluster.namespace;
-    put('resolv.conf', `search ${ns}.svc.${d} svc.${d} ${d}\nnameserver 127.0.0.1\noptions ndots:5 timeout:1 attempts:1\n`);
+    const server = this.cluster.opts.dns ? FakeCluster.DNS_IP : '127.0.0.1';
+    put('resolv.conf', `search ${ns}.svc.${d} svc.${d} ${d}\nnameserver ${server}\noptions ndots:5 timeout:1 attempts:2\n`);
   }
 
   private get podSecurity(): Json {
@@ -450,7 +529,11 @@ export class FakePod {
       if (m.readOnly || vol.readOnly) lines.push(`mount -o remount,bind,ro ${dst}`);
     }
     if (readOnlyRoot) lines.push('mount -o remount,ro "$R"');
-    lines.push(`exec chroot "$R" ${[...this.identity(c, st.env, workdir), ...argv.map(expand)].map(shq).join(' ')}`);
+    // This sh stays PID 1 of the container's PID namespace and keeps the parent-death signal
+    // that `unshare --kill-child` gave it (a change of user would clear it): if the test
+    // process dies, unshare dies, this sh dies, and the kernel kills the whole namespace.
+    lines.push(`chroot "$R" ${[...this.identity(c, st.env, workdir), ...argv.map(expand)].map(shq).join(' ')} &`);
+    lines.push('wait $!');
     const script = join(runPath, "start.sh");
     writeFileSync(script, `${lines.join('\n')}\n`);
     const fd = openSync(st.log, 'a');
@@ -487,8 +570,9 @@ export class FakePod {
       `container ${this.opts.name}/${c.name} to start`,
       async () => {
         if (!st.child) return true;
-        const kids = await run('pgrep', ['-P', String(child.pid)]);
-        const pid = Number(kids.stdout.trim().split('\n')[0]);
+        const init = Number((await run('pgrep', ['-P', String(child.pid)])).stdout.trim().split('\n')[0]);
+        if (!init) return false;
+        const pid = Number((await run('pgrep', ['-P', String(init)])).stdout.trim().split('\n')[0]);
         if (!pid) return false;
         try {
           if (readlinkSync(`/proc/${pid}/root`) === R) {
@@ -543,6 +627,13 @@ export class FakePod {
       st.stopping = true;
       if (st.child) {
         waits.push(st.exited!);
+        if (st.pid) {
+          try {
+            process.kill(st.pid, 'SIGKILL');
+          } catch {
+            /* gone already */
+          }
+        }
         st.child.kill('SIGKILL');
       }
     }
