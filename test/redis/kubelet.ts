@@ -247,7 +247,7 @@ function killStragglers(dir: string) {
   }
 }
 
-/** Deletes network namespaces left by harness runs whose process is gone. */
+/** Deletes network namespaces and directories left by harness runs whose process is gone (killed test runs). */
 async function cleanStale() {
   const r = await run('ip', ['netns', 'list']);
   for (const line of r.stdout.split('\n')) {
@@ -256,6 +256,12 @@ async function cleanStale() {
     const pid = Number(m[2]);
     if (pid === process.pid || existsSync(`/proc/${pid}`)) continue;
     await run('ip', ['netns', 'del', m[1]]);
+  }
+  for (const d of readdirSync(tmpdir())) {
+    const m = /^rh(\d+)x\d+-/.exec(d);
+    if (!m || Number(m[1]) === process.pid || existsSync(`/proc/${m[1]}`)) continue;
+    killStragglers(join(tmpdir(), d));
+    rmSync(join(tmpdir(), d), { recursive: true, force: true });
   }
 }
 
