@@ -2,16 +2,10 @@
 // Redis + Sentinel from the StatefulSet's own scripts and config, 2 HAProxy pods from the
 // Deployment's config, cluster DNS served by dnsmasq — each in its own namespaces
 // (test/redis/kubelet.ts). Kill the master and measure the failover.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { App } from 'cdk8s';
 import { restrictedContainerSpec, restrictedPodSpec } from '../../constructs/hardening';
-import { redisCommonSchema } from '../../constructs/redis-common';
-import { RedisHaChart, redisHaSchema } from '../../constructs/redis-ha';
-import { parseConfig } from '../../constructs/validation';
 import { FakeCluster, FakePod } from '../redis/kubelet';
-import { configMaps, DIST, find, loadDist, startStatefulSetPod } from '../redis/manifests';
+import { configMaps, find, redisHaManifests, startStatefulSetPod } from '../redis/manifests';
 import { cli, info, pipeline, waitLinkUp } from '../redis/redis';
 import { realProcessPrereqs, sleep, waitFor } from '../redis/sys';
 
@@ -20,19 +14,6 @@ const d = pre.ok ? describe : describe.skip;
 if (!pre.ok) console.warn(`redis-ha real-process tests skipped: ${pre.reason}`);
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-function manifests(): any[] {
-  if (existsSync(join(DIST, 'redis-ha.k8s.yaml'))) return loadDist('redis-ha');
-  // Not wired into main.ts yet: the chart with its defaults, rendered the same way.
-  console.warn('dist/redis-ha.k8s.yaml missing: testing the chart synthesized in memory with default configuration');
-  const chart = new RedisHaChart(new App(), 'redis-ha', {
-    namespace: 'default',
-    clusterDomain: 'cluster.local',
-    config: parseConfig(redisHaSchema, {}),
-    redis: parseConfig(redisCommonSchema, {}),
-  });
-  return chart.toJson();
-}
-
 const AUTH = { authEnv: 'REDIS_PASSWORD' };
 
 d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () => {
@@ -61,7 +42,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
     (await cli(client, ['--raw', 'sentinel', 'get-master-addr-by-name', masterSet], { ...AUTH, container: 'client', host: sentinelEndpoint, port: 26379 })).split('\n')[0];
 
   beforeAll(async () => {
-    objs = manifests();
+    objs = redisHaManifests();
     sts = find(objs, 'StatefulSet');
     const ns = sts.metadata.namespace ?? 'default';
     const env = Object.fromEntries(sts.spec.template.spec.containers[0].env.filter((e: any) => e.value).map((e: any) => [e.name, e.value]));

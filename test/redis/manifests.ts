@@ -1,7 +1,11 @@
 // Reads synthesized manifests (dist/*.k8s.yaml) for the real-process harness.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
+import { redisCommonSchema } from '../../constructs/redis-common';
+import { RedisHaChart, redisHaSchema } from '../../constructs/redis-ha';
+import { parseConfig } from '../../constructs/validation';
 import type { FakeCluster, FakePod } from './kubelet';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -17,6 +21,22 @@ export function loadDist(chart: string, dist = DIST): Json[] {
   return parseAllDocuments(readFileSync(file, 'utf8'))
     .map((d) => d.toJS())
     .filter(Boolean);
+}
+
+/**
+ * dist/redis-ha.k8s.yaml; until main.ts renders that chart, the chart with its default
+ * configuration rendered in memory the same way (namespace default, cluster.local).
+ */
+export function redisHaManifests(): Json[] {
+  if (existsSync(join(DIST, 'redis-ha.k8s.yaml'))) return loadDist('redis-ha');
+  console.warn('dist/redis-ha.k8s.yaml missing: testing the redis-ha chart rendered in memory with its default configuration');
+  const chart = new RedisHaChart(new App(), 'redis-ha', {
+    namespace: 'default',
+    clusterDomain: 'cluster.local',
+    config: parseConfig(redisHaSchema, {}),
+    redis: parseConfig(redisCommonSchema, {}),
+  });
+  return chart.toJson();
 }
 
 export function find(objs: Json[], kind: string, name?: string): Json {
