@@ -8,6 +8,8 @@ export const MEMCACHED_SINGULAR = 'memcached';
 export const MEMCACHED_SHORT_NAMES = ['mc'];
 export const MEMCACHED_VERSION = 'v1alpha1';
 export const DEFAULT_GROUP_DOMAIN = 'example.com';
+/** The memcached image the operator runs when MEMCACHED_IMAGE is not set (synth sets it). */
+export const DEFAULT_MEMCACHED_IMAGE = 'memcached:1.6.39-alpine';
 
 /** Field manager used by the operator's server-side apply and status patches. */
 export const FIELD_MANAGER = 'memcached-operator';

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainer, restrictedPod } from './hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from './labels';
-import { editorRules, leaderElectionRules, operatorRules, PolicyRule, viewerRules } from './memcached-api';
+import { DEFAULT_MEMCACHED_IMAGE, editorRules, leaderElectionRules, operatorRules, PolicyRule, viewerRules } from './memcached-api';
 import { MemcachedCrd } from './memcached-crd';
 import { toKplusResources } from './resources';
 import { dnsLabel, dnsSubdomain, pinnedImage, replicas, resources } from './validation';
@@ -23,7 +23,7 @@ export const memcachedOperatorSchema = z.strictObject({
   /** The CRD's group is `cache.<groupDomain>`. */
   groupDomain: dnsSubdomain().default('example.com'),
   image: pinnedImage().default('ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0'),
-  memcachedImage: pinnedImage().default('memcached:1.6.39-alpine'),
+  memcachedImage: pinnedImage().default(DEFAULT_MEMCACHED_IMAGE),
   replicas: replicas(5).default(1),
   /** Namespaces to watch; empty: all namespaces. */
   watchNamespaces: z.array(dnsLabel()).default([]),

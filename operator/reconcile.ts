@@ -3,7 +3,8 @@
 import { FIELD_MANAGER, PORT_DEFAULT, SIZE_DEFAULT } from '../constructs/memcached-api';
 import { memcachedSelector, renderMemcachedOperand } from '../constructs/memcached-operand';
 import { operandDrift } from './drift';
-import { computeStatus, KubeObject, Problem, sameStatus } from './status';
+import type { Logger } from './runtime/log';
+import { computeStatus, KubeObject, MemcachedStatus, Problem, sameStatus } from './status';
 
 /** Read access to the informer caches (the reconciler never GETs what it watches). */
 export interface Caches {
@@ -27,7 +28,7 @@ export interface ReconcilerOptions {
   readonly writer: Writer;
   /** Pinned memcached image (MEMCACHED_IMAGE). */
   readonly image: string;
-  readonly log?: { info(msg: string, f?: object): void; error(msg: string, f?: object): void };
+  readonly log?: Logger;
   readonly now?: () => Date;
 }
 
@@ -41,6 +42,12 @@ export interface ReconcileResult {
 const PERMANENT = new Set([400, 403, 422]);
 
 export class Reconciler {
+  /**
+   * The last status written per key, with the resourceVersion of the object it was computed
+   * from. Until the cache shows the write, an identical status is not written again.
+   */
+  private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus }>();
+
   constructor(private readonly o: ReconcilerOptions) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -49,7 +56,10 @@ export class Reconciler {
     const cr = caches.memcached(namespace, name);
     // Gone or going: the Deployment and Service carry owner references, so the garbage
     // collector removes them. Nothing outside the cluster needs cleaning, hence no finalizer.
-    if (!cr || cr.metadata?.deletionTimestamp) return { writes: 0 };
+    if (!cr || cr.metadata?.deletionTimestamp) {
+      this.written.delete(key);
+      return { writes: 0 };
+    }
 
     let writes = 0;
     const size = cr.spec?.size ?? SIZE_DEFAULT;
@@ -97,9 +107,12 @@ export class Reconciler {
       problem,
       now: this.o.now?.() ?? new Date(),
     });
-    if (!sameStatus(status, cr.status)) {
+    const last = this.written.get(key);
+    const alreadyWritten = last && last.resourceVersion === cr.metadata?.resourceVersion && sameStatus(status, last.status);
+    if (!sameStatus(status, cr.status) && !alreadyWritten) {
       const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
       await writer.patchStatus(cr, status);
+      this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status });
       writes++;
       if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
         await this.emit(cr, 'Warning', problem.reason, problem.message);
@@ -114,7 +127,7 @@ export class Reconciler {
     try {
       await this.o.writer.event(cr, type, reason, message);
     } catch (err) {
-      this.o.log?.error('cannot record event', { reason, error: errorMessage(err) });
+      this.o.log?.error('cannot record event', err, { reason });
     }
   }
 

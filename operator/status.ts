@@ -1,6 +1,8 @@
 // Pure status computation: from what the caches show (the Memcached object, its Deployment
 // and pods) to the status the object should carry. No I/O, so it is unit-tested directly.
 import type { Condition, MemcachedStatus } from '../constructs/memcached-api';
+
+export type { MemcachedStatus };
 import { selectorString } from '../constructs/memcached-operand';
 
 export type KubeObject = {
@@ -10,6 +12,7 @@ export type KubeObject = {
     name?: string;
     namespace?: string;
     uid?: string;
+    resourceVersion?: string;
     generation?: number;
     labels?: Record<string, string>;
     deletionTimestamp?: unknown;

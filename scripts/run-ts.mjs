@@ -19,7 +19,7 @@ const name = basename(entry).replace(/\.ts$/, '');
 const outfile = resolve(outdir, `${name}.mjs`);
 const stampFile = resolve(outdir, `${name}.inputs.json`);
 
-if (!upToDate()) await bundle();
+if (!upToDate()) await rebuild();
 module.enableCompileCache?.(resolve(outdir, 'v8-cache'));
 process.argv = [process.argv[0], outfile, ...rest];
 await import(pathToFileURL(outfile).href);
@@ -35,25 +35,10 @@ function upToDate() {
   }
 }
 
-async function bundle() {
-  const { build } = await import('esbuild');
+async function rebuild() {
+  const { bundle } = await import('./bundle.mjs');
   mkdirSync(outdir, { recursive: true });
-  const result = await build({
-    entryPoints: [resolve(entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    absWorkingDir: root,
-    // CommonJS dependencies bundled into an ES module still call require() for builtins.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    metafile: true,
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
-  const inputs = Object.fromEntries(
-    Object.keys(result.metafile.inputs).map((f) => [f, statSync(resolve(root, f)).mtimeMs]),
-  );
-  writeFileSync(stampFile, JSON.stringify({ entry: resolve(entry), inputs }));
+  const inputs = await bundle(resolve(entry), outfile, root);
+  const stamp = Object.fromEntries(inputs.map((f) => [f, statSync(resolve(root, f)).mtimeMs]));
+  writeFileSync(stampFile, JSON.stringify({ entry: resolve(entry), inputs: stamp }));
 }

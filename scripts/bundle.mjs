@@ -1,0 +1,28 @@
+// One esbuild configuration for every bundle the project makes: the TypeScript entry and all
+// its dependencies in one ES module for Node (used by run-ts.mjs and for the operator image).
+import { build } from 'esbuild';
+
+/** Bundles `entry` into `outfile`; resolves to the list of input files (for staleness checks). */
+export async function bundle(entry, outfile, root) {
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    absWorkingDir: root,
+    // CommonJS dependencies bundled into an ES module still call require() for builtins.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    metafile: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  return Object.keys(result.metafile.inputs);
+}
+
+// `node scripts/bundle.mjs <entry.ts> <outfile>`
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [entry, outfile] = process.argv.slice(2);
+  await bundle(entry, outfile, process.cwd());
+}

@@ -1,0 +1,214 @@
+// The operator on the shared workload-tier control plane, running exactly the synthesized
+// Deployment's command under the ServiceAccount and RBAC from dist/ (so any missing
+// permission shows up as a 403 here). Each test works in its own restricted namespace; the
+// operator watches only the namespaces of this file.
+import * as k8s from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { renderMemcachedOperand } from '../../constructs/memcached-operand';
+import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../harness/shared';
+import { installOperatorPrerequisites } from '../operator/manifests';
+import { OperatorProcess, startOperator, stopAll } from '../operator/process';
+
+
+
+const GROUP = 'cache.example.com';
+const VERSION = 'v1alpha1';
+const OP_NS = 'memcached-operator-system';
+const kc = kubeConfig();
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const apps = kc.makeApiClient(k8s.AppsV1Api);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+
+let ns: TestNamespace;
+let ns2: TestNamespace;
+let saKubeconfig: string;
+const operators: OperatorProcess[] = [];
+
+const mc = (namespace: string, name: string) =>
+  custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', name }) as Promise<any>;
+const createMc = (namespace: string, name: string, spec: object = {}) =>
+  custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec } });
+const patchMc = (namespace: string, name: string, spec: object) =>
+  custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', name, body: { spec } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+const cond = (o: any, type: string) => (o.status?.conditions ?? []).find((c: any) => c.type === type);
+
+async function waitAvailable(namespace: string, name: string, size: number, timeoutMs = 90_000) {
+  return waitUntil(`${namespace}/${name} Available with ${size} ready`, async () => {
+    const o = await mc(namespace, name);
+    return cond(o, 'Available')?.status === 'True' && o.status.readyReplicas === size && o.status.nodes?.length === size && o.status.observedGeneration === o.metadata.generation ? o : undefined;
+  }, { timeoutMs, intervalMs: 250 });
+}
+
+beforeAll(async () => {
+  await installOperatorPrerequisites(process.env.TEST_KUBECONFIG!);
+  ns = await createTestNamespace('operator');
+  ns2 = await createTestNamespace('operator-b');
+  // The operator's own identity: a bound token of the ServiceAccount from dist/.
+  saKubeconfig = (await sharedCluster().serviceAccountKubeconfig(OP_NS, 'memcached-operator', { create: false })).path;
+  const op = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: `${ns.name},${ns2.name}` });
+  operators.push(op);
+  await op.waitForLog('workers started', (l) => l.msg === 'caches synced, starting workers', 60_000);
+});
+
+afterEach(() => {
+  const state = expect.getState();
+  if (state.assertionCalls !== state.numPassingAsserts || process.env.OPERATOR_LOGS) {
+    for (const op of operators) process.stderr.write(`--- operator log (${state.currentTestName})\n${op.text().split('\n').slice(-40).join('\n')}\n`);
+  }
+});
+
+afterAll(async () => {
+  await stopAll(operators);
+  await Promise.all([ns?.delete(), ns2?.delete()]);
+});
+
+describe('memcached operator', () => {
+  it('runs the sample (size 3): Deployment, Service, Running pods, status.nodes, Available', async () => {
+    await createMc(ns.name, 'memcached-sample', { size: 3 });
+    const o = await waitAvailable(ns.name, 'memcached-sample', 3);
+    const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
+    expect(d.spec!.replicas).toBe(3);
+    expect(d.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'Memcached', name: 'memcached-sample', uid: o.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+    expect(d.spec!.template.spec!.containers[0].image).toBe('memcached:1.6.39-alpine');
+    const svc = await core.readNamespacedService({ namespace: ns.name, name: 'memcached-sample' });
+    expect(svc.spec!.ports![0]).toMatchObject({ name: 'memcached', port: 11211 });
+    const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: o.status.selector });
+    expect(pods.items.filter((p) => p.status?.phase === 'Running').map((p) => p.metadata!.name).sort()).toEqual(o.status.nodes);
+    expect(o.spec.containerPort).toBe(11211); // the CRD's default
+    expect(cond(o, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(cond(o, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+    // Events were recorded for what the operator created.
+    const events = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=memcached-sample' });
+    expect(events.items.map((e) => e.reason)).toEqual(expect.arrayContaining(['Created']));
+  });
+
+  it('follows spec.size: patch to 5, then `kubectl scale` to 2', async () => {
+    await patchMc(ns.name, 'memcached-sample', { size: 5 });
+    await waitAvailable(ns.name, 'memcached-sample', 5);
+    execFileSync('kubectl', ['--kubeconfig', process.env.TEST_KUBECONFIG!, '-n', ns.name, 'scale', 'memcached/memcached-sample', '--replicas=2']);
+    const o = await waitAvailable(ns.name, 'memcached-sample', 2);
+    expect(o.spec.size).toBe(2);
+    expect((await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })).spec!.replicas).toBe(2);
+    const events = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=memcached-sample,reason=Scaled' });
+    expect(events.items.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('restores hand edits of replicas and image on the Deployment', async () => {
+    await apps.patchNamespacedDeployment(
+      { namespace: ns.name, name: 'memcached-sample', body: [
+        { op: 'replace', path: '/spec/replicas', value: 4 },
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'memcached:1.6.0-alpine' },
+      ] },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    await waitUntil('Deployment restored', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
+      return d.spec!.replicas === 2 && d.spec!.template.spec!.containers[0].image === 'memcached:1.6.39-alpine';
+    });
+    await waitAvailable(ns.name, 'memcached-sample', 2);
+  });
+
+  it('never modifies a Deployment it does not own, and reports the conflict', async () => {
+    const foreign = renderMemcachedOperand({ owner: { apiVersion: `${GROUP}/${VERSION}`, name: 'taken', namespace: ns.name, uid: 'x' }, spec: { size: 1, containerPort: 11211 }, image: 'memcached:1.6.39-alpine' }).deployment;
+    delete foreign.metadata.ownerReferences;
+    foreign.metadata.labels = { owner: 'someone-else' };
+    foreign.spec.template.metadata.labels = { ...foreign.spec.template.metadata.labels, owner: 'someone-else' };
+    await apps.createNamespacedDeployment({ namespace: ns.name, body: foreign });
+    const before = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'taken' });
+    await createMc(ns.name, 'taken', { size: 3 });
+    const o = await waitUntil('conflict reported', async () => {
+      const x = await mc(ns.name, 'taken');
+      return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
+    });
+    expect(cond(o, 'Degraded')).toMatchObject({ reason: 'ResourceConflict', message: expect.stringContaining(`Deployment ${ns.name}/taken exists and is not owned`) });
+    expect(cond(o, 'Available').status).toBe('False');
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'taken' });
+    // The Deployment controller keeps writing its status; its spec and metadata are untouched.
+    expect(after.metadata!.generation).toBe(before.metadata!.generation);
+    expect(after.metadata!.labels).toEqual(before.metadata!.labels);
+    expect(after.metadata!.ownerReferences).toBeUndefined();
+    expect(after.metadata!.managedFields!.map((m) => m.manager)).not.toContain('memcached-operator');
+    // Removing the foreign Deployment resolves the conflict: the operator takes over.
+    await apps.deleteNamespacedDeployment({ namespace: ns.name, name: 'taken', propagationPolicy: 'Background' });
+    await waitAvailable(ns.name, 'taken', 3);
+  });
+
+  it('surfaces an object it cannot realize as a condition and keeps running', async () => {
+    // Memcached names may be 253 characters; a Service name at most 63.
+    const long = `cache-${'a'.repeat(64)}`;
+    await createMc(ns.name, long, { size: 1 });
+    const o = await waitUntil('ApplyFailed reported', async () => {
+      const x = await mc(ns.name, long);
+      return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
+    });
+    expect(cond(o, 'Degraded')).toMatchObject({ reason: 'ApplyFailed', message: expect.stringContaining('Service') });
+    expect(operators[0].proc.exitCode).toBeNull();
+  });
+
+  it('rejects invalid objects through the CRD schema before the operator sees them', async () => {
+    await expect(createMc(ns.name, 'too-big', { size: 9 })).rejects.toMatchObject({ code: 422 });
+  });
+
+  it('removes the operand through garbage collection when the object is deleted', async () => {
+    await createMc(ns2.name, 'short-lived', { size: 1 });
+    await waitAvailable(ns2.name, 'short-lived', 1);
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns2.name, plural: 'memcacheds', name: 'short-lived' });
+    await waitUntil('operand garbage-collected', async () => {
+      const [d, s] = await Promise.all([
+        apps.listNamespacedDeployment({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
+        core.listNamespacedService({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
+      ]);
+      return d.items.length === 0 && s.items.length === 0;
+    }, { timeoutMs: 60_000 });
+  });
+
+  it('writes nothing while nothing changes', async () => {
+    const before = await Promise.all([mc(ns.name, 'memcached-sample'), apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })]);
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await Promise.all([mc(ns.name, 'memcached-sample'), apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })]);
+    expect(after[0].metadata.resourceVersion).toBe(before[0].metadata.resourceVersion);
+    expect(after[1].metadata!.resourceVersion).toBe(before[1].metadata!.resourceVersion);
+  });
+
+  it('serves probes and controller-runtime metrics', async () => {
+    const op = operators[0];
+    const health = await fetch(`http://127.0.0.1:${await op.healthPort()}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${await op.healthPort()}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${await op.metricsPort()}/metrics`)).text();
+    expect(metrics).toMatch(/controller_runtime_reconcile_total\{controller="memcached",result="success"\} [1-9]/);
+    expect(metrics).toMatch(/workqueue_adds_total\{name="memcached"/);
+    expect(metrics).toMatch(/leader_election_master_status\{name="memcached-operator.cache.example.com"\} 1/);
+  });
+
+  it('ran under its own ServiceAccount without a single 403', async () => {
+    expect(operators[0].text()).not.toMatch(/forbidden|\b403\b/i);
+  });
+
+  it('hands over leadership: a second operator waits, takes over on SIGTERM of the first, and carries on', async () => {
+    const second = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: `${ns.name},${ns2.name}` });
+    operators.push(second);
+    await second.waitForLog('attempting to acquire', (l) => l.msg === 'attempting to acquire leader lease');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(second.lines.some((l) => l.msg === 'successfully acquired lease')).toBe(false);
+    // The standby is ready (its caches are synced) but not leading.
+    expect((await fetch(`http://127.0.0.1:${await second.healthPort()}/readyz`)).status).toBe(200);
+
+    const first = operators[0];
+    const code = await first.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(first.text()).toContain('released lease');
+    const t0 = Date.now();
+    await second.waitForLog('takeover', (l) => l.msg === 'successfully acquired lease', 20_000);
+    const takeoverMs = Date.now() - t0;
+    expect(takeoverMs).toBeLessThan(10_000); // released, so no 15 s lease expiry wait
+    const lease = await coordination.readNamespacedLease({ namespace: OP_NS, name: 'memcached-operator.cache.example.com' });
+    expect(lease.spec!.holderIdentity).toContain(second.lines.find((l) => l.msg === 'starting')!.identity);
+
+    await patchMc(ns.name, 'memcached-sample', { size: 3 });
+    await waitAvailable(ns.name, 'memcached-sample', 3);
+  });
+});
