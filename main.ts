@@ -5,6 +5,7 @@ import { loadStackConfig, StackConfig } from './constructs/config';
 import { MemcachedOperatorChart } from './constructs/memcached-operator';
 import { MemcachedSampleChart } from './constructs/memcached-sample';
 import { RedisDeploymentChart } from './constructs/redis-deployment';
+import { RedisHaChart } from './constructs/redis-ha';
 import { RedisPodChart } from './constructs/redis-pod';
 import { RedisStatefulSetChart } from './constructs/redis-statefulset';
 
@@ -16,6 +17,7 @@ export function buildApp(config: StackConfig, outdir: string): App {
   new RedisPodChart(app, 'redis-pod', { namespace: redis.namespace, config: redis.pod, redis: common });
   new RedisDeploymentChart(app, 'redis-deployment', { namespace: redis.namespace, config: redis.deployment, redis: common });
   new RedisStatefulSetChart(app, 'redis-statefulset', { namespace: redis.namespace, config: redis.statefulset, redis: common, clusterDomain });
+  new RedisHaChart(app, 'redis-ha', { namespace: redis.namespace, config: redis.ha, redis: common, clusterDomain });
   new MemcachedOperatorChart(app, 'memcached-operator', { config: memcached.operator });
   new MemcachedSampleChart(app, 'memcached-sample', { config: memcached.sample, groupDomain: memcached.operator.groupDomain });
   return app;

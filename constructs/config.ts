@@ -8,6 +8,7 @@ import { memcachedOperatorSchema } from './memcached-operator';
 import { memcachedSampleSchema } from './memcached-sample';
 import { redisCommonSchema } from './redis-common';
 import { redisDeploymentSchema } from './redis-deployment';
+import { redisHaSchema } from './redis-ha';
 import { redisPodSchema } from './redis-pod';
 import { redisStatefulSetSchema } from './redis-statefulset';
 import { ConfigError, dnsLabel, dnsSubdomain, parseConfig } from './validation';
@@ -23,6 +24,7 @@ export const stackSchema = z.strictObject({
       pod: redisPodSchema.prefault({}),
       deployment: redisDeploymentSchema.prefault({}),
       statefulset: redisStatefulSetSchema.prefault({}),
+      ha: redisHaSchema.prefault({}),
     })
     .prefault({}),
   memcached: z
