@@ -155,7 +155,7 @@ describe('Redis StatefulSet', () => {
 
   it('uses the configured cluster domain, storage size and class', () => {
     const objs = allObjects(parseStackConfig({ clusterDomain: 'k8s.example', redis: { statefulset: { replicas: 3, storage: { size: '5Gi', className: 'fast' } } } }));
-    const s = objs.find((o) => o.kind === 'StatefulSet')!;
+    const s = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis-sfs')!;
     expect(s.spec.replicas).toBe(3);
     expect(s.spec.template.spec.containers[0].env).toContainEqual({ name: 'MASTER_HOST', value: 'redis-sfs-0.redis-sfs.$(POD_NAMESPACE).svc.k8s.example' });
     expect(s.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
