@@ -240,4 +240,49 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       expect(await cli(victim, ['get', 'after-recreate'], AUTH)).toBe('ok');
     }),
   90_000);
+  test('the master pod is deleted (SIGTERM) and recreated with a new IP: failover, then it rejoins as a replica', () =>
+    check(async () => {
+      const oldName = await sentinelMaster();
+      const old = servers.find((p) => oldName.startsWith(`${p.hostname}.`))!;
+      const [set, wait] = await pipeline(client, [['SET', 'before-delete', 'kept'], ['WAIT', '2', '5000']], { ...AUTH, container: 'client', host: masterEndpoint });
+      expect([set, wait]).toEqual(['OK', '2']);
+      const t0 = Date.now();
+      // Deletion: the pod's name leaves DNS, both containers get SIGTERM (Redis shuts down
+      // cleanly), the address goes; a new pod with the same name and PVC comes a bit later.
+      old.unpublishDns();
+      await Promise.all([old.signal('redis', 'SIGTERM', { restart: false }), old.signal('sentinel', 'SIGTERM', { restart: false })]);
+      await old.changeIp();
+      cluster.setRecord(sentinelEndpoint, servers.filter((p) => p !== old).map((p) => p.ip));
+      let writableAt = 0;
+      while (!writableAt && Date.now() - t0 < downAfter + failoverTimeout) {
+        const r = await viaMaster(['set', 'after-delete', 'yes']).catch((e) => String(e));
+        if (r === 'OK') writableAt = Date.now() - t0;
+        else await sleep(100);
+      }
+      figures.masterDeletedToWritable = writableAt;
+      expect(writableAt).toBeGreaterThan(0);
+      const newName = await sentinelMaster();
+      expect(newName).not.toBe(oldName);
+      // The new pod.
+      await sleep(2000);
+      old.publishDns();
+      cluster.setRecord(sentinelEndpoint, servers.map((p) => p.ip));
+      const t1 = Date.now();
+      await old.start('sentinel');
+      await old.start('redis');
+      const i = await waitLinkUp(old, 60_000, AUTH);
+      figures.recreatedOldMasterToLinked = Date.now() - t1;
+      expect(i.master_host).toBe(newName);
+      expect(await cli(old, ['get', 'before-delete'], AUTH)).toBe('kept');
+      expect(await cli(old, ['get', 'after-delete'], AUTH)).toBe('yes');
+      for (const k of acked) expect(await viaMaster(['get', k])).toBe(`v${k.split(':')[1]}`);
+      await waitFor('all three Sentinels agree again', async () => {
+        for (const p of servers) {
+          const m = (await cli(p, ['--raw', 'sentinel', 'get-master-addr-by-name', masterSet], { ...AUTH, container: 'sentinel', port: 26379 })).split('\n')[0];
+          if (m !== newName) return false;
+        }
+        return true;
+      }, 30_000, 500);
+    }),
+  150_000);
 });
