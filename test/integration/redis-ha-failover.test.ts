@@ -226,12 +226,14 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       victim.unpublishDns();
       await victim.killAll();
       await victim.changeIp();
+      // A new pod: new containers, new (empty) emptyDirs, so Sentinel starts without its
+      // state and asks its peers; same PVC.
+      victim.wipeEmptyDirs();
       cluster.setRecord(sentinelEndpoint, servers.map((p) => p.ip));
-      // A new pod: new containers, empty emptyDirs are not modelled (Sentinel state on the
-      // emptyDir stays), same PVC.
       const t0 = Date.now();
       await victim.start('redis');
       await victim.start('sentinel');
+      expect(victim.logs('sentinel')).toContain('monitoring');
       await waitLinkUp(victim, 60_000, AUTH);
       figures.recreatedReplicaToLinked = Date.now() - t0;
       const [set, wait] = await pipeline(client, [['SET', 'after-recreate', 'ok'], ['WAIT', '2', '5000']], { ...AUTH, container: 'client', host: masterEndpoint });
@@ -263,8 +265,9 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       expect(writableAt).toBeGreaterThan(0);
       const newName = await sentinelMaster();
       expect(newName).not.toBe(oldName);
-      // The new pod.
+      // The new pod: empty emptyDirs, same PVC.
       await sleep(2000);
+      old.wipeEmptyDirs();
       old.publishDns();
       cluster.setRecord(sentinelEndpoint, servers.map((p) => p.ip));
       const t1 = Date.now();
@@ -273,6 +276,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       const i = await waitLinkUp(old, 60_000, AUTH);
       figures.recreatedOldMasterToLinked = Date.now() - t1;
       expect(i.master_host).toBe(newName);
+      expect(old.logs('sentinel').split('--- start').pop()).toContain(`monitoring ${masterSet} at ${newName}`);
       expect(await cli(old, ['get', 'before-delete'], AUTH)).toBe('kept');
       expect(await cli(old, ['get', 'after-delete'], AUTH)).toBe('yes');
       for (const k of acked) expect(await viaMaster(['get', k])).toBe(`v${k.split(':')[1]}`);

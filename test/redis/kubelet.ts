@@ -286,7 +286,7 @@ export class FakePod {
   readonly netns: string;
   readonly dir: string;
   readonly containers = new Map<string, ContainerState>();
-  private readonly volumes = new Map<string, { src: string; readOnly: boolean }>();
+  private readonly volumes = new Map<string, { src: string; readOnly: boolean; emptyDir?: boolean }>();
 
   constructor(readonly cluster: FakeCluster, readonly opts: PodOptions, public ip: string, index: number) {
     this.hostname = opts.spec.hostname ?? opts.name;
@@ -331,6 +331,17 @@ export class FakePod {
     this.cluster.writeAllHosts();
   }
 
+  /** A recreated pod gets new, empty emptyDirs (its PVCs stay). Containers must be stopped. */
+  wipeEmptyDirs() {
+    if ([...this.containers.values()].some((c) => c.child)) throw new Error(`pod ${this.opts.name}: stop its containers first`);
+    for (const v of this.volumes.values()) {
+      if (!v.emptyDir) continue;
+      rmSync(v.src, { recursive: true, force: true });
+      mkdirSync(v.src, { recursive: true });
+      chmodSync(v.src, 0o777);
+    }
+  }
+
   writeEtc() {
     const etc = join(this.dir, 'etc');
     const put = (name: string, text: string) => {
@@ -360,7 +371,7 @@ export class FakePod {
       if (v.emptyDir) {
         mkdirSync(dir, { recursive: true });
         chmodSync(dir, 0o777);
-        this.volumes.set(v.name, { src: dir, readOnly: false });
+        this.volumes.set(v.name, { src: dir, readOnly: false, emptyDir: true });
       } else if (v.configMap || v.secret) {
         const isSecret = !!v.secret;
         const srcName: string = isSecret ? v.secret.secretName : v.configMap.name;
