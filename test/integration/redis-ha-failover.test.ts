@@ -38,8 +38,40 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
 
   // Through the stable endpoint, like a client that knows nothing about Sentinel.
   const viaMaster = (args: string[]) => cli(client, args, { ...AUTH, container: 'client', host: masterEndpoint });
-  const sentinelMaster = async () =>
-    (await cli(client, ['--raw', 'sentinel', 'get-master-addr-by-name', masterSet], { ...AUTH, container: 'client', host: sentinelEndpoint, port: 26379 })).split('\n')[0];
+  // Like a Sentinel-aware client: the Sentinel Service first, then each Sentinel by name
+  // (behind a partition the Service's first address may not answer).
+  const sentinelMaster = async () => {
+    let last: unknown;
+    for (const host of [sentinelEndpoint, ...servers.map((_, i) => fqdn(i))]) {
+      try {
+        const args = ['--raw', 'sentinel', 'get-master-addr-by-name', masterSet];
+        const m = (await cli(client, args, { ...AUTH, container: 'client', host, port: 26379, timeoutMs: 2000 })).split('\n')[0];
+        if (m) return m;
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last instanceof Error ? last : new Error('no Sentinel answered');
+  };
+
+  /** Every Sentinel reports `master`, knows 2 replicas (neither down) and 2 other Sentinels. */
+  const sentinelsConverged = (master: string, timeoutMs = 30_000) =>
+    waitFor(
+      `every Sentinel to agree on ${master} with 2 replicas and 2 other Sentinels`,
+      async () => {
+        for (const p of servers) {
+          const kv = (await cli(p, ['sentinel', 'master', masterSet], { ...AUTH, container: 'sentinel', port: 26379 })).split('\n');
+          const get = (k: string) => kv[kv.indexOf(k) + 1];
+          if (get('ip') !== master || get('num-slaves') !== '2' || get('num-other-sentinels') !== '2') return false;
+          const r = (await cli(p, ['sentinel', 'replicas', masterSet], { ...AUTH, container: 'sentinel', port: 26379 })).split('\n');
+          const flags = r.flatMap((l, i) => (l === 'flags' ? [r[i + 1]] : []));
+          if (flags.length !== 2 || !flags.every((f) => f === 'slave')) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      500,
+    );
 
   beforeAll(async () => {
     objs = redisHaManifests();
@@ -97,20 +129,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       for (const r of servers.slice(1)) await waitLinkUp(r, 30_000, AUTH);
       expect((await info(servers[0], 'replication', AUTH)).role).toBe('master');
       figures.startToLinked = Date.now() - t0;
-      await waitFor(
-        'every Sentinel to know 2 replicas and 2 other Sentinels',
-        async () => {
-          for (const p of servers) {
-            const m = await cli(p, ['sentinel', 'master', masterSet], { ...AUTH, container: 'sentinel', port: 26379 });
-            const kv = m.split('\n');
-            const get = (k: string) => kv[kv.indexOf(k) + 1];
-            if (get('num-slaves') !== '2' || get('num-other-sentinels') !== '2' || get('ip') !== fqdn(0)) return false;
-          }
-          return true;
-        },
-        30_000,
-        500,
-      );
+      await sentinelsConverged(fqdn(0));
       expect(await sentinelMaster()).toBe(fqdn(0));
       for (const p of servers) {
         expect((await p.probe('sentinel', 'readiness')).ok).toBe(true);
@@ -287,6 +306,56 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
         }
         return true;
       }, 30_000, 500);
+    }),
+  150_000);
+  test('a partitioned master accepts writes only until min-replicas-max-lag; they are lost when it rejoins', () =>
+    check(async () => {
+      const oldName = await sentinelMaster();
+      const old = servers.find((p) => oldName.startsWith(`${p.hostname}.`))!;
+      // Start from a settled state: a Sentinel only reconfigures replicas it knows about
+      // (it learns them from the master's INFO every 10 s).
+      await sentinelsConverged(oldName);
+      const conf: string = configMaps(objs)[sts.metadata.name]['redis.conf'];
+      const maxLag = Number(/min-replicas-max-lag (\d+)/.exec(conf)![1]);
+      // Cut the master's pod (Redis and its Sentinel) off; a client inside it keeps writing.
+      const t0 = Date.now();
+      await old.setLink(false);
+      const accepted: string[] = [];
+      let refusedAt = 0;
+      let lastError = '';
+      for (let n = 0; Date.now() - t0 < (maxLag + 10) * 1000; n++) {
+        const r = await cli(old, ['set', `partitioned:${n}`, 'x'], AUTH).catch((e) => String(e));
+        if (r === 'OK') accepted.push(`partitioned:${n}`);
+        else {
+          lastError = r;
+          refusedAt = Date.now() - t0;
+          break;
+        }
+        await sleep(200);
+      }
+      figures.partitionedMasterAcceptedWritesFor = refusedAt;
+      console.log(`redis-ha partition: the cut-off master accepted ${accepted.length} writes for ${refusedAt} ms, then refused (${lastError.trim()})`);
+      expect(lastError).toMatch(/NOREPLICAS/);
+      expect(refusedAt).toBeGreaterThan((maxLag - 1) * 1000);
+      expect(refusedAt).toBeLessThan((maxLag + 5) * 1000);
+      // Meanwhile the majority side promoted another replica and serves writes.
+      const promoted = await waitFor('a new master on the majority side', async () => {
+        const m = await sentinelMaster().catch(() => '');
+        return m && m !== oldName ? m : undefined;
+      }, downAfter + failoverTimeout, 250);
+      await waitFor('writes through the endpoint', async () => (await viaMaster(['set', 'majority-side', 'yes']).catch(() => '')) === 'OK', 15_000, 250);
+      // Heal: the Sentinels turn the old master into a replica; what it accepted alone is gone.
+      await old.setLink(true);
+      const i = await waitFor(`${old.opts.name} demoted to a replica of ${promoted}`, async () => {
+        const r = await info(old, 'replication', AUTH);
+        return r.role === 'slave' && r.master_host === promoted && r.master_link_status === 'up' ? r : undefined;
+      }, 60_000, 250);
+      expect(i.role).toBe('slave');
+      figures.partitionWritesLost = accepted.length;
+      expect(accepted.length).toBeGreaterThan(0);
+      for (const k of accepted) expect(await viaMaster(['exists', k])).toBe('0');
+      expect(await cli(old, ['get', 'majority-side'], AUTH)).toBe('yes');
+      for (const k of acked) expect(await viaMaster(['get', k])).toBe(`v${k.split(':')[1]}`);
     }),
   150_000);
 });

@@ -331,6 +331,15 @@ export class FakePod {
     this.cluster.writeAllHosts();
   }
 
+  /** Cuts (false) or restores (true) the pod's network: a partition, processes keep running. */
+  async setLink(up: boolean) {
+    await must('ip', ['-n', this.netns, 'link', 'set', 'eth0', up ? 'up' : 'down']);
+    if (up) {
+      // Bringing the link up again drops the address's routes: restore them.
+      await run('ip', ['-n', this.netns, 'addr', 'add', `${this.ip}/24`, 'dev', 'eth0']);
+    }
+  }
+
   /** A recreated pod gets new, empty emptyDirs (its PVCs stay). Containers must be stopped. */
   wipeEmptyDirs() {
     if ([...this.containers.values()].some((c) => c.child)) throw new Error(`pod ${this.opts.name}: stop its containers first`);
