@@ -101,8 +101,6 @@ export interface RedisHaChartProps extends ChartProps {
   readonly config: RedisHaConfig;
   readonly redis: RedisCommon;
   readonly clusterDomain: string;
-  /** The namespace the chart is applied to (HAProxy's server names include it). */
-  readonly namespace: string;
 }
 
 /** Settings every Redis server shares; the start script adds identity, auth and role. */
@@ -290,7 +288,9 @@ export function haproxyCfg(c: RedisHaConfig, servers: string[]): string {
     // Checked every second; one failed check marks a server down and closes the clients'
     // connections to it, so they reconnect through here to the new master.
     '  default-server check inter 1s fall 1 rise 1 resolvers cluster resolve-prefer ipv4 init-addr last,libc,none on-marked-down shutdown-sessions',
-    ...servers.map((host, i) => `  server ${c.name}-${i} ${host}:${REDIS_PORT}`),
+    // HAProxy expands ${POD_NAMESPACE} (downward API) in quoted strings: the manifests work
+    // in whatever namespace they are applied to, like the StatefulSet's $(POD_NAMESPACE).
+    ...servers.map((host, i) => `  server ${c.name}-${i} "${host}:${REDIS_PORT}"`),
     '',
   ].join('\n');
 }
@@ -320,7 +320,6 @@ export class RedisHaChart extends Chart {
     const proxySel = selectorLabels(proxyBase);
     const proxyMeta = recommendedLabels({ ...proxyBase, component: 'proxy' });
     const meta = (n: string, labels: Record<string, string>) => ({ name: n, labels });
-    const fqdn = (i: number) => `${name}-${i}.${headless}.${props.namespace}.svc.${props.clusterDomain}`;
 
     const configData: Record<string, string> = {
       'redis.conf': redisConf(c),
@@ -329,7 +328,8 @@ export class RedisHaChart extends Chart {
       'sentinel-start.sh': sentinelStart(c),
     };
     new k8s.KubeConfigMap(this, 'config', { metadata: meta(name, serverMeta), data: configData });
-    const haproxyData = { 'haproxy.cfg': haproxyCfg(c, Array.from({ length: c.replicas }, (_, i) => fqdn(i))) };
+    const haproxyServers = Array.from({ length: c.replicas }, (_, i) => `${name}-${i}.${headless}.\${POD_NAMESPACE}.svc.${props.clusterDomain}`);
+    const haproxyData = { 'haproxy.cfg': haproxyCfg(c, haproxyServers) };
     new k8s.KubeConfigMap(this, 'haproxy-config', { metadata: meta(`${name}-haproxy`, proxyMeta), data: haproxyData });
 
     const redisPort = { name: 'redis', port: REDIS_PORT, targetPort: k8s.IntOrString.fromString('redis') };
@@ -482,7 +482,7 @@ export class RedisHaChart extends Chart {
                 image: c.haproxy.image,
                 imagePullPolicy: 'IfNotPresent',
                 command: ['haproxy', '-W', '-db', '-f', '/etc/haproxy-ha/haproxy.cfg'],
-                env: [password],
+                env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }, password],
                 ports: [
                   { name: 'redis', containerPort: REDIS_PORT },
                   { name: 'health', containerPort: HAPROXY_HEALTH_PORT },

@@ -192,7 +192,7 @@ describe('HAProxy master endpoint', () => {
     expect(haproxyCfg).toContain('tcp-check expect string role:master');
     expect(haproxyCfg).toMatch(/default-server check inter 1s .*on-marked-down shutdown-sessions/);
     for (let i = 0; i < 3; i++) {
-      expect(haproxyCfg).toContain(`server redis-ha-${i} redis-ha-${i}.redis-ha-headless.default.svc.cluster.local:6379`);
+      expect(haproxyCfg).toContain(`server redis-ha-${i} "redis-ha-${i}.redis-ha-headless.\${POD_NAMESPACE}.svc.cluster.local:6379"`);
     }
   });
 
@@ -201,11 +201,18 @@ describe('HAProxy master endpoint', () => {
     expect(proxy.spec.template.spec.automountServiceAccountToken).toBe(false);
   });
 
-  it('follows namespace, cluster domain and replica count', () => {
+  it('follows cluster domain and replica count; takes the namespace from the pod', () => {
     const os = render({ replicas: 5, quorum: 3 }, { namespace: 'cache', clusterDomain: 'k8s.example' });
     const cfg: string = os.find((o) => o.metadata.name === 'redis-ha-haproxy' && o.kind === 'ConfigMap').data['haproxy.cfg'];
-    expect(cfg).toContain('server redis-ha-4 redis-ha-4.redis-ha-headless.cache.svc.k8s.example:6379');
+    expect(cfg).toContain('server redis-ha-4 "redis-ha-4.redis-ha-headless.${POD_NAMESPACE}.svc.k8s.example:6379"');
     expect(os.find((o) => o.kind === 'StatefulSet').spec.replicas).toBe(5);
+    expect(os.every((o) => o.metadata.namespace === 'cache')).toBe(true);
+    // Nothing but metadata.namespace names the namespace: the manifests apply anywhere.
+    expect(JSON.stringify(os.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: undefined } })))).not.toContain('cache');
+    expect(os.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].env).toContainEqual({
+      name: 'POD_NAMESPACE',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+    });
   });
 });
 
