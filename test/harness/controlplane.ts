@@ -534,6 +534,11 @@ class ControlPlaneImpl implements ControlPlane {
         `--kubeconfig=${kwokConfig}`,
         `--config=${this.bins.kwokStages}`,
         '--manage-all-nodes=true',
+        // Heartbeat through Leases in kube-node-lease, as kubelets do. Without it the
+        // node-heartbeat-with-lease stage renews Node status only every ~10-20 minutes, the
+        // node-lifecycle controller marks the nodes NotReady after its 50 s grace period, and
+        // every pod on them turns unready.
+        '--node-lease-duration-seconds=40',
         '--server-address=',
         '--node-ip=127.0.0.1',
         '--cidr=10.244.0.1/16',

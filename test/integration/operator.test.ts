@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { renderMemcachedOperand } from '../../constructs/memcached-operand';
 import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../harness/shared';
 import { installOperatorPrerequisites } from '../operator/manifests';
-import { OperatorProcess, startOperator, stopAll } from '../operator/process';
+import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../operator/process';
 
 
 
@@ -51,12 +51,7 @@ beforeAll(async () => {
   await op.waitForLog('workers started', (l) => l.msg === 'caches synced, starting workers', 60_000);
 });
 
-afterEach(() => {
-  const state = expect.getState();
-  if (state.assertionCalls !== state.numPassingAsserts || process.env.OPERATOR_LOGS) {
-    for (const op of operators) process.stderr.write(`--- operator log (${state.currentTestName})\n${op.text().split('\n').slice(-40).join('\n')}\n`);
-  }
-});
+afterEach(() => dumpLogsOnFailure(operators, expect.getState()));
 
 afterAll(async () => {
   await stopAll(operators);

@@ -127,3 +127,9 @@ export function startOperator(opts: { kubeconfig: string; podNamespace: string; 
 export async function stopAll(procs: OperatorProcess[]): Promise<void> {
   await Promise.all(procs.map((p) => p.stop('SIGKILL')));
 }
+
+/** For afterEach: prints the operators' last log lines when the test failed (or OPERATOR_LOGS is set). */
+export function dumpLogsOnFailure(procs: OperatorProcess[], state: { assertionCalls: number; numPassingAsserts: number; currentTestName?: string }, lines = 40): void {
+  if (state.assertionCalls === state.numPassingAsserts && !process.env.OPERATOR_LOGS) return;
+  for (const op of procs) process.stderr.write(`--- operator log (${state.currentTestName})\n${op.text().split('\n').slice(-lines).join('\n')}\n`);
+}
