@@ -25,6 +25,8 @@ export const memcachedOperatorSchema = z.strictObject({
   image: pinnedImage().default('ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0'),
   memcachedImage: pinnedImage().default(DEFAULT_MEMCACHED_IMAGE),
   replicas: replicas(5).default(1),
+  /** Reconciles run in parallel (never two for the same object). */
+  workers: z.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(4),
   /** Namespaces to watch; empty: all namespaces. */
   watchNamespaces: z.array(dnsLabel()).default([]),
   logLevel: z.enum(['debug', 'info', 'error']).default('info'),
@@ -46,6 +48,7 @@ export function operatorArgs(cfg: MemcachedOperatorConfig): string[] {
     `--health-probe-bind-address=:${HEALTH_PORT}`,
     `--metrics-bind-address=:${METRICS_PORT}`,
     `--zap-log-level=${cfg.logLevel}`,
+    `--max-concurrent-reconciles=${cfg.workers}`,
   ];
 }
 

@@ -70,30 +70,34 @@ export class Reconciler {
       image: this.o.image,
     });
 
-    let problem: Problem | undefined;
-    let transientError: unknown;
-    for (const [kind, desired, live] of [
+    const objects = [
       ['Deployment', rendered.deployment, caches.deployment(namespace, name)],
       ['Service', rendered.service, caches.service(namespace, name)],
-    ] as const) {
-      if (problem) break;
-      try {
-        const outcome = await this.ensure(cr, kind, desired, live);
-        if (outcome === 'conflict') {
-          problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
-        } else if (outcome !== 'unchanged') {
-          writes++;
-        }
-      } catch (err) {
-        const code = statusCode(err);
-        if (code === 409) {
-          problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
-        } else if (code !== undefined && PERMANENT.has(code)) {
-          problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(err)}` };
-        } else {
-          problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(err)}` };
-          transientError = err;
-        }
+    ] as const;
+    // A name taken by somebody else's object: touch neither object, report it.
+    const foreign = objects.find(([, , live]) => live && !ownedBy(live, cr));
+    // Otherwise the Deployment and the Service are independent: ensure both at once.
+    const outcomes = foreign
+      ? [{ kind: foreign[0], outcome: 'conflict' as const, error: undefined as unknown }]
+      : await Promise.all(
+          objects.map(([kind, desired, live]) =>
+            this.ensure(cr, kind, desired, live).then(
+              (outcome) => ({ kind, outcome, error: undefined as unknown }),
+              (error: unknown) => ({ kind, outcome: 'failed' as const, error }),
+            ),
+          ),
+        );
+    let problem: Problem | undefined;
+    let transientError: unknown;
+    for (const { kind, outcome, error } of outcomes) {
+      if (outcome === 'created' || outcome === 'applied') writes++;
+      if (problem) continue; // the first problem (Deployment before Service) is reported
+      const code = error === undefined ? undefined : statusCode(error);
+      if (outcome === 'conflict' || code === 409) {
+        problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
+      } else if (outcome === 'failed') {
+        problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(error)}` };
+        if (code === undefined || !PERMANENT.has(code)) transientError = error;
       }
     }
 
@@ -115,14 +119,14 @@ export class Reconciler {
       this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status });
       writes++;
       if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
-        await this.emit(cr, 'Warning', problem.reason, problem.message);
+        void this.emit(cr, 'Warning', problem.reason, problem.message);
       }
     }
     if (transientError) throw transientError;
     return { writes };
   }
 
-  /** Events are best effort: failing to record one never fails a reconcile. */
+  /** Events are best effort and not waited for: failing to record one never fails a reconcile. */
   private async emit(cr: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     try {
       await this.o.writer.event(cr, type, reason, message);
@@ -132,14 +136,14 @@ export class Reconciler {
   }
 
   /** Creates, corrects or leaves alone one operand object. */
-  private async ensure(cr: KubeObject, kind: string, desired: Record<string, any>, live: KubeObject | undefined) {
+  private async ensure(cr: KubeObject, kind: string, desired: Record<string, any>, live: KubeObject | undefined): Promise<'created' | 'conflict' | 'unchanged' | 'applied'> {
     const { writer } = this.o;
     const ref = `${kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
     if (!live) {
       // Create, not apply: if an object of that name appeared after our cache last saw the
       // namespace, create fails with 409 instead of merging into somebody else's object.
       await writer.create(desired);
-      await this.emit(cr, 'Normal', 'Created', `Created ${ref}`);
+      void this.emit(cr, 'Normal', 'Created', `Created ${ref}`);
       return 'created';
     }
     if (!ownedBy(live, cr)) return 'conflict';
@@ -148,9 +152,9 @@ export class Reconciler {
     await writer.apply(desired);
     const before = live.spec?.replicas;
     if (kind === 'Deployment' && before !== desired.spec.replicas && drift.every((p) => p === 'spec.replicas')) {
-      await this.emit(cr, 'Normal', 'Scaled', `Scaled ${ref} from ${before} to ${desired.spec.replicas} replicas`);
+      void this.emit(cr, 'Normal', 'Scaled', `Scaled ${ref} from ${before} to ${desired.spec.replicas} replicas`);
     } else {
-      await this.emit(cr, 'Normal', 'Updated', `Restored ${ref}: ${summarize(drift)}`);
+      void this.emit(cr, 'Normal', 'Updated', `Restored ${ref}: ${summarize(drift)}`);
     }
     this.o.log?.info('applied operand', { object: ref, drift: drift.slice(0, 10), fieldManager: FIELD_MANAGER });
     return 'applied';
