@@ -183,6 +183,14 @@ describe('memcached operator', () => {
     expect(operators[0].text()).not.toMatch(/forbidden|\b403\b/i);
   });
 
+  it('runs from the bundle alone, as the image ships it (no node_modules)', async () => {
+    const op = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: ns2.name, isolated: true, extraArgs: ['--leader-elect=false'] });
+    operators.push(op);
+    await op.waitForLog('workers started', (l) => l.msg === 'caches synced, starting workers', 60_000);
+    expect((await fetch(`http://127.0.0.1:${await op.healthPort()}/readyz`)).status).toBe(200);
+    expect(await op.stop('SIGTERM')).toBe(0);
+  });
+
   it('hands over leadership: a second operator waits, takes over on SIGTERM of the first, and carries on', async () => {
     const second = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: `${ns.name},${ns2.name}` });
     operators.push(second);
@@ -205,5 +213,20 @@ describe('memcached operator', () => {
 
     await patchMc(ns.name, 'memcached-sample', { size: 3 });
     await waitAvailable(ns.name, 'memcached-sample', 3);
+  });
+
+  it('takes over from a killed leader once its lease expires (15 s), and carries on', async () => {
+    const leader = operators.find((o) => o.proc.exitCode === null && o.lines.some((l) => l.msg === 'successfully acquired lease'))!;
+    const standby = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: `${ns.name},${ns2.name}` });
+    operators.push(standby);
+    await standby.waitForLog('campaigning', (l) => l.msg === 'attempting to acquire leader lease');
+    await leader.stop('SIGKILL'); // no release: the lease must expire
+    const t0 = Date.now();
+    await standby.waitForLog('takeover', (l) => l.msg === 'successfully acquired lease', 40_000);
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThan(5_000);
+    expect(waited).toBeLessThan(30_000);
+    await patchMc(ns.name, 'memcached-sample', { size: 1 });
+    await waitAvailable(ns.name, 'memcached-sample', 1);
   });
 });

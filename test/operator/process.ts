@@ -4,7 +4,8 @@
 // the API server is reached through a kubeconfig (KUBECONFIG) instead of the in-cluster
 // service account mount; the kubeconfig holds the operator ServiceAccount's own token.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -48,7 +49,7 @@ export interface OperatorProcess {
   text(): string;
 }
 
-export function startOperator(opts: { kubeconfig: string; podNamespace: string; watchNamespace?: string; extraEnv?: Record<string, string>; extraArgs?: string[] }): OperatorProcess {
+export function startOperator(opts: { kubeconfig: string; podNamespace: string; watchNamespace?: string; extraEnv?: Record<string, string>; extraArgs?: string[]; isolated?: boolean }): OperatorProcess {
   buildOperator();
   const spec = synthesizedOperator();
   const args = spec.args.map((a) =>
@@ -57,8 +58,14 @@ export function startOperator(opts: { kubeconfig: string; podNamespace: string; 
     : a,
   );
   const [cmd, ...cmdArgs] = spec.command;
+  // isolated: run from a directory holding only the bundle, as the image does (no node_modules).
+  const cwd = opts.isolated ? mkdtempSync(join(tmpdir(), 'operator-image-')) : ROOT;
+  if (opts.isolated) {
+    mkdirSync(join(cwd, 'build'));
+    copyFileSync(join(ROOT, 'build/operator.mjs'), join(cwd, 'build/operator.mjs'));
+  }
   const proc = spawn(cmd === 'node' ? process.execPath : cmd, [...cmdArgs, ...args, ...(opts.extraArgs ?? [])], {
-    cwd: ROOT,
+    cwd,
     env: {
       PATH: process.env.PATH,
       ...spec.env,
