@@ -3,7 +3,8 @@
 import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { MEMCACHED_KIND, MemcachedSpec, SIZE_MAX, SIZE_MIN, memcachedApiVersion } from './memcached-api';
+import { Memcached, MemcachedProps } from '../imports/cache.example.com';
+import { SIZE_MAX, SIZE_MIN, memcachedApiVersion } from './memcached-api';
 import { dnsLabel, port } from './validation';
 
 export const memcachedSampleSchema = z.strictObject({
@@ -24,12 +25,12 @@ export class MemcachedSampleChart extends Chart {
   constructor(scope: Construct, id: string, props: MemcachedSampleChartProps) {
     super(scope, id, { ...props, disableResourceNameHashes: true });
     const { name, namespace, size, containerPort } = props.config;
-    const spec: MemcachedSpec = { size, containerPort };
-    new ApiObject(this, 'sample', {
-      apiVersion: memcachedApiVersion(props.groupDomain),
-      kind: MEMCACHED_KIND,
+    // Typed by the class `npm run import` generates from the CRD; the API version follows the
+    // configured group domain (the generated class is fixed to the default one).
+    const sample: MemcachedProps = {
       metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name } },
-      spec,
-    });
+      spec: { size, containerPort },
+    };
+    new ApiObject(this, 'sample', { apiVersion: memcachedApiVersion(props.groupDomain), kind: Memcached.GVK.kind, ...sample });
   }
 }

@@ -92,17 +92,18 @@ describe('WorkQueue basics', () => {
 describe('WorkQueue delays and backoff', () => {
   it('addAfter delays the add and keeps only the earliest pending time', async () => {
     const q = new WorkQueue({ name: 't' });
-    q.addAfter('a', 200);
+    // Delays far apart, so a loaded machine cannot blur which one fired.
+    q.addAfter('a', 1200);
     q.addAfter('a', 30); // earlier: replaces
-    q.addAfter('a', 500); // later: ignored
+    q.addAfter('a', 1300); // later: ignored
     expect(q.len()).toBe(0);
     const start = performance.now();
-    expect(await getWithin(q, 1000)).toBe('a');
+    expect(await getWithin(q, 3000)).toBe('a');
     const elapsed = performance.now() - start;
     expect(elapsed).toBeGreaterThanOrEqual(25);
-    expect(elapsed).toBeLessThan(180);
+    expect(elapsed).toBeLessThan(1000);
     q.done('a');
-    expect(await getWithin(q, 600)).toBe('TIMEOUT'); // the 200/500 ms adds were dropped
+    expect(await getWithin(q, 1600)).toBe('TIMEOUT'); // the 1200/1300 ms adds were dropped
   });
 
   it('addAfter with a non-positive delay adds immediately', async () => {
@@ -130,7 +131,8 @@ describe('WorkQueue delays and backoff', () => {
   });
 
   it('addRateLimited waits the growing backoff; forget resets it', async () => {
-    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(40, 10_000) });
+    // 100 ms doubling: the steps are far enough apart for a loaded machine.
+    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(100, 10_000) });
     const timeFor = async () => {
       const start = performance.now();
       q.addRateLimited('k');
@@ -139,12 +141,13 @@ describe('WorkQueue delays and backoff', () => {
       expect(key).toBe('k');
       return performance.now() - start;
     };
-    expect(await timeFor()).toBeGreaterThanOrEqual(35); // 40
-    expect(await timeFor()).toBeGreaterThanOrEqual(75); // 80
-    expect(q.numRequeues('k')).toBe(2);
+    expect(await timeFor()).toBeGreaterThanOrEqual(95); // 100
+    expect(await timeFor()).toBeGreaterThanOrEqual(195); // 200
+    expect(await timeFor()).toBeGreaterThanOrEqual(395); // 400
+    expect(q.numRequeues('k')).toBe(3);
     q.forget('k');
     expect(q.numRequeues('k')).toBe(0);
-    expect(await timeFor()).toBeLessThan(75); // back to 40
+    expect(await timeFor()).toBeLessThan(390); // back to 100, well short of the next step (800)
   });
 });
 

@@ -41,6 +41,12 @@ describe('charts', () => {
     expect(committed).toEqual(files);
   });
 
+  it('imports/ holds the typed API generated from the current CRD (npm run import)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'import-'));
+    execFileSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['import', '--no-check-upgrade', '--output', out, '--language', 'typescript', 'dist/memcached-operator.k8s.yaml'], { cwd: ROOT, stdio: 'pipe' });
+    expect(readFileSync(join(out, 'cache.example.com.ts'), 'utf8')).toEqual(readFileSync(join(ROOT, 'imports/cache.example.com.ts'), 'utf8'));
+  });
+
   it('contains no timestamps', () => {
     for (const text of Object.values(files)) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
   });
