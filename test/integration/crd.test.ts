@@ -1,0 +1,262 @@
+// The Memcached CRD from dist/memcached-operator.k8s.yaml on the shared control plane's real
+// kube-apiserver, driven with kubectl as a user would: structural-schema defaults, the
+// validation messages users see, unknown-field handling, the scale and status subresources,
+// printer columns, the short name and `kubectl explain`. No operator watches this file's
+// namespace, so nothing else writes the objects here.
+import * as k8s from '@kubernetes/client-node';
+import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../harness/shared';
+import { distObjects, installOperatorPrerequisites, kubectl, type KubectlResult } from '../operator/manifests';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const KUBECONFIG = process.env.TEST_KUBECONFIG!;
+const GROUP = 'cache.example.com';
+const VERSION = 'v1alpha1';
+const kc = kubeConfig();
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+
+const crd = distObjects('memcached-operator.k8s.yaml').find((o) => o?.kind === 'CustomResourceDefinition')!;
+const schema = crd.spec.versions[0].schema.openAPIV3Schema;
+
+let ns: TestNamespace;
+const k = (...args: string[]): Promise<KubectlResult> => kubectl(KUBECONFIG, ['-n', ns.name, ...args]);
+const manifest = (name: string, spec?: object) => JSON.stringify({ apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, ...(spec === undefined ? {} : { spec }) });
+/** `kubectl create -f -` (a POST, like most clients do). */
+const create = (name: string, spec?: object, ...flags: string[]) => kubectl(KUBECONFIG, ['-n', ns.name, 'create', ...flags, '-o', 'json', '-f', '-'], manifest(name, spec));
+const get = async (name: string): Promise<any> => {
+  const r = await k('get', 'memcached', name, '-o', 'json');
+  if (r.code !== 0) throw new Error(`kubectl get memcached ${name}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+};
+const exists = async (name: string) => {
+  const r = await k('get', 'memcached', name, '--ignore-not-found', '-o', 'name');
+  return r.stdout.trim() !== '';
+};
+const ok = (r: KubectlResult) => {
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  return r;
+};
+
+beforeAll(async () => {
+  // Namespace, CRD and RBAC from dist/ (kubectl apply --server-side; idempotent, shared with
+  // other files; never deleted here), then a namespace of this file's own.
+  await installOperatorPrerequisites(KUBECONFIG);
+  ns = await createTestNamespace('crd');
+}, 120_000);
+
+afterAll(async () => {
+  await ns?.delete();
+});
+
+describe('Memcached CRD on kube-apiserver', () => {
+  it('is the CRD from dist/ (established, namespaced, short name mc, scale and status subresources)', async () => {
+    const live = await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name: crd.metadata.name });
+    expect(live.spec.scope).toBe('Namespaced');
+    expect(live.spec.names.shortNames).toEqual(['mc']);
+    expect(live.spec.versions[0].subresources).toEqual({ status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } });
+    expect(live.status?.acceptedNames?.shortNames).toEqual(['mc']);
+  });
+
+  describe('defaults', () => {
+    it('an object without spec gets spec {size: 1, containerPort: 11211}', async () => {
+      const r = ok(await create('no-spec'));
+      expect(JSON.parse(r.stdout).spec).toEqual({ size: 1, containerPort: 11211 });
+      expect((await get('no-spec')).spec).toEqual({ size: 1, containerPort: 11211 });
+    });
+
+    it('a spec without size gets size 1 and keeps what it sets', async () => {
+      const r = ok(await create('no-size', { containerPort: 12345 }));
+      expect(JSON.parse(r.stdout).spec).toEqual({ size: 1, containerPort: 12345 });
+      const r2 = ok(await create('only-size', { size: 4 }));
+      expect(JSON.parse(r2.stdout).spec).toEqual({ size: 4, containerPort: 11211 });
+    });
+
+    it('size 0 is kept (a default fills only what is missing), and so are the bounds 5 and 65535', async () => {
+      expect(JSON.parse(ok(await create('zero', { size: 0, containerPort: 1 })).stdout).spec).toEqual({ size: 0, containerPort: 1 });
+      expect(JSON.parse(ok(await create('max', { size: 5, containerPort: 65535 })).stdout).spec).toEqual({ size: 5, containerPort: 65535 });
+    });
+
+    it('defaults apply to server-side apply as well', async () => {
+      ok(await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'], manifest('applied', {})));
+      expect((await get('applied')).spec).toEqual({ size: 1, containerPort: 11211 });
+    });
+  });
+
+  describe('validation: rejected with the schema\'s message, nothing stored', () => {
+    const cases: [string, object, RegExp[]][] = [
+      ['negative size', { size: -1 }, [/spec\.size: Invalid value: -1: spec\.size in body should be greater than or equal to 0/]],
+      ['size above 5', { size: 6 }, [/spec\.size: Invalid value: 6: spec\.size in body should be less than or equal to 5/]],
+      ['non-integer size 1.5', { size: 1.5 }, [/spec\.size in body must be of type int32: "float64"/, /Checked value must be of type integer with format int32 in spec\.size/]],
+      ['string size "3"', { size: '3' }, [/spec\.size: Invalid value: "string": spec\.size in body must be of type integer: "string"/]],
+      ['containerPort 0', { containerPort: 0 }, [/spec\.containerPort: Invalid value: 0: spec\.containerPort in body should be greater than or equal to 1/]],
+      ['containerPort 70000', { containerPort: 70000 }, [/spec\.containerPort: Invalid value: 70000: spec\.containerPort in body should be less than or equal to 65535/]],
+      ['string containerPort', { containerPort: '80' }, [/spec\.containerPort in body must be of type integer: "string"/]],
+    ];
+    it.each(cases)('%s', async (_what, spec, messages) => {
+      const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
+      const r = await create(name, spec);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`The Memcached "${name}" is invalid`);
+      for (const m of messages) expect(r.stderr).toMatch(m);
+      expect(await exists(name)).toBe(false);
+    });
+
+    it('the messages name the bounds the schema in dist/ declares', () => {
+      expect(schema.properties.spec.properties.size).toMatchObject({ type: 'integer', format: 'int32', minimum: 0, maximum: 5, default: 1 });
+      expect(schema.properties.spec.properties.containerPort).toMatchObject({ type: 'integer', format: 'int32', minimum: 1, maximum: 65535, default: 11211 });
+    });
+
+    it('status is validated too (through the status subresource)', async () => {
+      ok(await create('status-check', { size: 1 }));
+      const r = await k('patch', 'memcached', 'status-check', '--subresource=status', '--type=merge', '-p', '{"status":{"readyReplicas":-1}}');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/status\.readyReplicas: Invalid value: -1: readyReplicas in body should be greater than or equal to 0/);
+    });
+  });
+
+  describe('unknown fields', () => {
+    // The schema has no x-kubernetes-preserve-unknown-fields, so an unknown field is never
+    // stored. What the client sees depends on the field validation it asks for:
+    //   kubectl's default is --validate=strict → rejected (tested here with and without the flag);
+    //   --validate=warn → stored without the field, "Warning: unknown field" on stderr;
+    //   --validate=false (Ignore) → silently pruned;
+    //   a client that asks for nothing (client-node, curl) gets the API server's default,
+    //   Warn: the field is pruned and the warning comes back as a response header.
+    // Server-side apply always rejects it: the patch cannot be typed against the schema.
+    it('--validate=strict (and kubectl\'s default) rejects an unknown spec field', async () => {
+      for (const [name, flags] of [['strict-flag', ['--validate=strict']], ['strict-default', []]] as const) {
+        const r = await create(name, { size: 2, bogus: 1 }, ...flags);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/strict decoding error: unknown field "spec\.bogus"/);
+        expect(await exists(name)).toBe(false);
+      }
+    });
+
+    it('--validate=warn stores the object without the field and warns', async () => {
+      const r = await create('warned', { size: 2, bogus: 1 }, '--validate=warn');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/Warning: unknown field "spec\.bogus"/);
+      expect((await get('warned')).spec).toEqual({ size: 2, containerPort: 11211 });
+    });
+
+    it('--validate=false and the API server\'s default prune it', async () => {
+      const r = await create('ignored', { size: 2, bogus: 1 }, '--validate=false');
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect((await get('ignored')).spec).toEqual({ size: 2, containerPort: 11211 });
+      // client-node sets no fieldValidation: the default (Warn) applies.
+      const created: any = await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns.name,
+        plural: 'memcacheds',
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name: 'raw' }, spec: { size: 2, bogus: 1 } },
+      });
+      expect(created.spec).toEqual({ size: 2, containerPort: 11211 });
+      expect((await get('raw')).spec).toEqual({ size: 2, containerPort: 11211 });
+    });
+
+    it('server-side apply rejects it whatever --validate says', async () => {
+      for (const v of ['strict', 'false']) {
+        const r = await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', `--validate=${v}`, '--field-manager=crd-test', '-f', '-'], manifest(`ssa-${v}`, { size: 2, bogus: 1 }));
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/\.spec\.bogus: field not declared in schema/);
+        expect(await exists(`ssa-${v}`)).toBe(false);
+      }
+    });
+  });
+
+  describe('scale subresource', () => {
+    it('`kubectl scale memcached/x --replicas=N` sets spec.size; above 5 is rejected', async () => {
+      ok(await create('scaled', { size: 2 }));
+      const before = await get('scaled');
+      const r = ok(await k('scale', 'memcached/scaled', '--replicas=4'));
+      expect(r.stdout).toMatch(/memcached\.cache\.example\.com\/scaled scaled/);
+      const after = await get('scaled');
+      expect(after.spec).toEqual({ size: 4, containerPort: 11211 });
+      expect(after.metadata.generation).toBe(before.metadata.generation + 1);
+      // The short name works for scale too.
+      ok(await k('scale', 'mc/scaled', '--replicas=0'));
+      expect((await get('scaled')).spec.size).toBe(0);
+
+      const tooMany = await k('scale', 'memcached/scaled', '--replicas=6');
+      expect(tooMany.code).not.toBe(0);
+      expect(tooMany.stderr).toMatch(/spec\.size: Invalid value: 6: spec\.size in body should be less than or equal to 5/);
+      expect((await get('scaled')).spec.size).toBe(0);
+    });
+
+    it('reads spec.size, status.replicas and status.selector', async () => {
+      ok(await create('scale-read', { size: 3 }));
+      ok(await k('patch', 'memcached', 'scale-read', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":2,"selector":"app.kubernetes.io/instance=scale-read"}}'));
+      const r = ok(await kubectl(KUBECONFIG, ['get', '--raw', `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/memcacheds/scale-read/scale`]));
+      const scale = JSON.parse(r.stdout);
+      expect(scale).toMatchObject({ kind: 'Scale', spec: { replicas: 3 }, status: { replicas: 2, selector: 'app.kubernetes.io/instance=scale-read' } });
+    });
+  });
+
+  describe('kubectl get / explain', () => {
+    const columns = (out: string) => out.trim().split('\n').map((l) => l.trim().split(/\s+/));
+
+    it('`kubectl get memcached` prints NAME SIZE READY AVAILABLE AGE, filled from spec and status', async () => {
+      ok(await create('cols', { size: 3 }));
+      ok(await k('patch', 'memcached', 'cols', '--subresource=status', '--type=merge', '-p', JSON.stringify({
+        status: { readyReplicas: 2, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: '2 of 3 ready', lastTransitionTime: '2025-01-01T00:00:00Z' }] },
+      })));
+      const r = ok(await k('get', 'memcached', 'cols'));
+      const [header, row] = columns(r.stdout);
+      expect(header).toEqual(['NAME', 'SIZE', 'READY', 'AVAILABLE', 'AGE']);
+      expect(row.slice(0, 4)).toEqual(['cols', '3', '2', 'False']);
+      expect(row[4]).toMatch(/^\d+[smhd]/);
+    });
+
+    it('the short name mc lists the same, and `kubectl get all` includes memcacheds (category all)', async () => {
+      const long = ok(await k('get', 'memcached', '-o', 'name'));
+      const short = ok(await k('get', 'mc', '-o', 'name'));
+      expect(short.stdout).toBe(long.stdout);
+      expect(short.stdout).toContain('memcached.cache.example.com/cols');
+      const table = ok(await k('get', 'mc'));
+      expect(columns(table.stdout)[0]).toEqual(['NAME', 'SIZE', 'READY', 'AVAILABLE', 'AGE']);
+      const all = ok(await k('get', 'all', '-o', 'name'));
+      expect(all.stdout).toContain('memcached.cache.example.com/cols');
+    });
+
+    it('`kubectl explain memcached.spec.size` prints the field\'s description', async () => {
+      const description: string = schema.properties.spec.properties.size.description;
+      expect(description).toMatch(/Number of memcached pods/);
+      // The published OpenAPI of a new CRD may lag its Established condition by a moment.
+      const r = await waitUntil('kubectl explain memcached.spec.size', async () => {
+        const x = await kubectl(KUBECONFIG, ['explain', 'memcached.spec.size']);
+        return x.code === 0 ? x : undefined;
+      });
+      const flat = r.stdout.replace(/\s+/g, ' ');
+      expect(flat).toContain('KIND: Memcached');
+      expect(flat).toContain('FIELD: size <integer>');
+      expect(flat).toContain(description.replace(/\s+/g, ' '));
+      const port = ok(await kubectl(KUBECONFIG, ['explain', 'mc.spec.containerPort']));
+      expect(port.stdout.replace(/\s+/g, ' ')).toContain(schema.properties.spec.properties.containerPort.description);
+    });
+  });
+
+  describe('status subresource', () => {
+    it('a patch of spec through /status is ignored; status is written', async () => {
+      ok(await create('st', { size: 1 }));
+      const before = await get('st');
+      const r = ok(await k('patch', 'memcached', 'st', '--subresource=status', '--type=merge', '-o', 'json', '-p', '{"spec":{"size":5,"containerPort":1},"status":{"replicas":1,"readyReplicas":1}}'));
+      const after = JSON.parse(r.stdout);
+      expect(after.spec).toEqual({ size: 1, containerPort: 11211 });
+      expect(after.status).toEqual({ replicas: 1, readyReplicas: 1 });
+      expect(after.metadata.generation).toBe(before.metadata.generation);
+      expect((await get('st')).spec).toEqual({ size: 1, containerPort: 11211 });
+    });
+
+    it('a patch of status through the main resource is ignored; spec is written', async () => {
+      const before = await get('st');
+      const r = ok(await k('patch', 'memcached', 'st', '--type=merge', '-o', 'json', '-p', '{"spec":{"size":2},"status":{"replicas":0,"readyReplicas":0,"selector":"x=y"}}'));
+      const after = JSON.parse(r.stdout);
+      expect(after.spec).toEqual({ size: 2, containerPort: 11211 });
+      expect(after.status).toEqual({ replicas: 1, readyReplicas: 1 });
+      expect(after.metadata.generation).toBe(before.metadata.generation + 1);
+      // A create cannot set status either.
+      const created = JSON.parse(ok(await kubectl(KUBECONFIG, ['-n', ns.name, 'create', '-o', 'json', '-f', '-'], JSON.stringify({ ...JSON.parse(manifest('born-with-status', { size: 1 })), status: { replicas: 3 } }))).stdout);
+      expect(created.status).toBeUndefined();
+    });
+  });
+});
