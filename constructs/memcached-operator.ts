@@ -54,13 +54,16 @@ export function operatorArgs(cfg: MemcachedOperatorConfig): string[] {
 
 export class MemcachedOperatorChart extends Chart {
   constructor(scope: Construct, id: string, props: MemcachedOperatorChartProps) {
-    super(scope, id, { ...props, disableResourceNameHashes: true, namespace: props.config.namespace });
+    // No chart-wide namespace: cdk8s would stamp it on cluster-scoped objects (the Namespace,
+    // CRD, ClusterRoles) too. Namespaced objects name theirs below.
+    super(scope, id, { ...props, disableResourceNameHashes: true });
     const cfg = props.config;
     const name = 'memcached-operator';
     const base = { name, instance: name, component: 'controller', version: imageVersion(cfg.image) };
     const labels = recommendedLabels(base);
     const selector = selectorLabels(base);
-    const meta = (n: string) => ({ name: n, labels });
+    const meta = (n: string) => ({ name: n, namespace: cfg.namespace, labels });
+    const clusterMeta = (n: string) => ({ name: n, labels });
 
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
@@ -78,9 +81,9 @@ export class MemcachedOperatorChart extends Chart {
     // RBAC: cluster-wide rules for the reconciler, namespaced rules for leader election.
     const sa = new kplus.ServiceAccount(this, 'service-account', { metadata: meta(name), automountToken: true });
     const subjects = [{ kind: 'ServiceAccount', name, namespace: cfg.namespace }];
-    new k8s.KubeClusterRole(this, 'manager-role', { metadata: meta(`${name}-manager`), rules: toKube(operatorRules(cfg.groupDomain)) });
+    new k8s.KubeClusterRole(this, 'manager-role', { metadata: clusterMeta(`${name}-manager`), rules: toKube(operatorRules(cfg.groupDomain)) });
     new k8s.KubeClusterRoleBinding(this, 'manager-binding', {
-      metadata: meta(`${name}-manager`),
+      metadata: clusterMeta(`${name}-manager`),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${name}-manager` },
       subjects,
     });

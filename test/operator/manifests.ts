@@ -5,7 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 
 export function distObjects(file: string): Record<string, any>[] {
   return parseAllDocuments(readFileSync(join(process.cwd(), 'dist', file), 'utf8')).map((d) => d.toJS());
@@ -13,7 +13,8 @@ export function distObjects(file: string): Record<string, any>[] {
 
 export function kubectlApply(kubeconfig: string, objects: object[], fieldManager = 'integration-test'): string {
   return execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, '-f', '-'], {
-    input: objects.map((o) => stringify(o)).join('---\n'),
+    // One JSON List: kubectl reads YAML as 1.1, where an unquoted `no` would become false.
+    input: toKubectlStream(objects),
     encoding: 'utf8',
     stdio: ['pipe', 'pipe', 'pipe'],
   });

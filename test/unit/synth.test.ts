@@ -47,6 +47,14 @@ describe('charts', () => {
     expect(readFileSync(join(out, 'cache.example.com.ts'), 'utf8')).toEqual(readFileSync(join(ROOT, 'imports/cache.example.com.ts'), 'utf8'));
   });
 
+  it('puts a namespace on every namespaced object and on no cluster-scoped one', () => {
+    const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'PriorityClass'];
+    for (const o of objects) {
+      if (clusterScoped.includes(o.kind)) expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, undefined]);
+      else expect(o.metadata.namespace).toMatch(/^[a-z0-9-]+$/);
+    }
+  });
+
   it('contains no timestamps', () => {
     for (const text of Object.values(files)) expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
   });
