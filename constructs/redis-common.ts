@@ -24,6 +24,22 @@ export const redisCommonSchema = z.strictObject({
 });
 export type RedisCommon = z.output<typeof redisCommonSchema>;
 
+/**
+ * redis.conf lines every replicated Redis shares (StatefulSet and HA): data on the volume,
+ * append-only persistence, read-only replicas that keep serving while their master is away.
+ * Protected mode is off because the Service (and, for HA, the password) is the boundary, not
+ * the bind address.
+ */
+export const REPLICATED_REDIS_CONF = [
+  `port ${REDIS_PORT}`,
+  'dir /data',
+  'protected-mode no',
+  'appendonly yes',
+  'appendfsync everysec',
+  'replica-read-only yes',
+  'replica-serve-stale-data yes',
+];
+
 /** Alive: the server answers, including while it loads data or its master is down. */
 export const LIVENESS_SCRIPT =
   `reply="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping 2>&1)"; ` +

@@ -26,8 +26,9 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from './labels';
-import { REDIS_PORT, REDIS_UID, RedisCommon } from './redis-common';
-import { dnsLabel, dnsSubdomain, pinnedImage, positiveQuantity, resources, type Resources } from './validation';
+import { REDIS_PORT, REDIS_UID, REPLICATED_REDIS_CONF, RedisCommon } from './redis-common';
+import { toKubeResources } from './resources';
+import { dnsLabel, dnsSubdomain, pinnedImage, positiveQuantity, resources } from './validation';
 
 export const SENTINEL_PORT = 26379;
 /** The official haproxy image's own `haproxy` user. */
@@ -106,14 +107,8 @@ export interface RedisHaChartProps extends ChartProps {
 /** Settings every Redis server shares; the start script adds identity, auth and role. */
 export function redisConf(c: RedisHaConfig): string {
   return [
-    `port ${REDIS_PORT}`,
-    'dir /data',
-    // Authentication (requirepass) protects the server; the bind address is not the boundary.
-    'protected-mode no',
-    'appendonly yes',
-    'appendfsync everysec',
-    'replica-read-only yes',
-    'replica-serve-stale-data yes',
+    // Authentication (requirepass, added by the start script) protects the server.
+    ...REPLICATED_REDIS_CONF,
     // A master cut off from every replica stops accepting writes after the lag below, which
     // bounds what a failover can discard from it.
     `min-replicas-to-write ${c.minReplicasToWrite}`,
@@ -295,13 +290,6 @@ export function haproxyCfg(c: RedisHaConfig, servers: string[]): string {
   ].join('\n');
 }
 
-function toResources(r: Resources) {
-  return {
-    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },
-    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory) },
-  };
-}
-
 function checksum(data: Record<string, string>): string {
   return createHash('sha256').update(JSON.stringify(data)).digest('hex');
 }
@@ -403,7 +391,7 @@ export class RedisHaChart extends Chart {
                 env: scriptEnv,
                 ports: [{ name: 'redis', containerPort: REDIS_PORT }],
                 securityContext: restrictedContainerSpec(REDIS_UID),
-                resources: toResources(props.redis.resources),
+                resources: toKubeResources(props.redis.resources),
                 // Loading a large data set can take a while: liveness starts after this.
                 startupProbe: probe(REDIS_LIVENESS, { periodSeconds: 5, failureThreshold: 60 }),
                 // Alive while it answers (LOADING and MASTERDOWN included): a replica whose
@@ -424,7 +412,7 @@ export class RedisHaChart extends Chart {
                 env: scriptEnv,
                 ports: [{ name: 'sentinel', containerPort: SENTINEL_PORT }],
                 securityContext: restrictedContainerSpec(REDIS_UID),
-                resources: toResources(c.sentinel.resources),
+                resources: toKubeResources(c.sentinel.resources),
                 livenessProbe: probe(SENTINEL_LIVENESS, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
                 readinessProbe: probe(SENTINEL_READINESS, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
                 volumeMounts: [
@@ -489,7 +477,7 @@ export class RedisHaChart extends Chart {
                   { name: 'ready', containerPort: HAPROXY_HEALTH_PORT + 1 },
                 ],
                 securityContext: restrictedContainerSpec(HAPROXY_UID),
-                resources: toResources(c.haproxy.resources),
+                resources: toKubeResources(c.haproxy.resources),
                 livenessProbe: {
                   httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('health') },
                   periodSeconds: 10,

@@ -9,7 +9,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
-import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, ROLE_READY_SCRIPT, RedisCommon, redisLabels } from './redis-common';
+import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, redisLabels } from './redis-common';
+import { toKubeResources } from './resources';
 import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
 
 export const redisStatefulSetSchema = z.strictObject({
@@ -32,17 +33,7 @@ export interface RedisStatefulSetChartProps extends ChartProps {
 }
 
 /** redis.conf shared by every ordinal; the role is chosen on the command line. */
-export const REPLICATION_CONF = [
-  `port ${REDIS_PORT}`,
-  'dir /data',
-  // The Service and NetworkPolicy are the boundary, not the bind address.
-  'protected-mode no',
-  'appendonly yes',
-  'appendfsync everysec',
-  'replica-read-only yes',
-  'replica-serve-stale-data yes',
-  '',
-].join('\n');
+export const REPLICATION_CONF = [...REPLICATED_REDIS_CONF, ''].join('\n');
 
 /**
  * The container's start script. Ordinal 0 starts as master; any other ordinal starts as a
@@ -130,10 +121,7 @@ export class RedisStatefulSetChart extends Chart {
                 ],
                 ports: [{ name: REDIS_PORT_NAME, containerPort: REDIS_PORT }],
                 securityContext: restrictedContainerSpec(REDIS_UID),
-                resources: {
-                  requests: { cpu: k8s.Quantity.fromString(cfg.resources.requests.cpu), memory: k8s.Quantity.fromString(cfg.resources.requests.memory) },
-                  limits: { cpu: k8s.Quantity.fromString(cfg.resources.limits.cpu), memory: k8s.Quantity.fromString(cfg.resources.limits.memory) },
-                },
+                resources: toKubeResources(cfg.resources),
                 // Alive while it answers at all (a replica whose master is down still is).
                 livenessProbe: probe(LIVENESS_SCRIPT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
                 // Ready when master, or when a replica's link to the master is up.
