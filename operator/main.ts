@@ -7,6 +7,7 @@ import { MemcachedController } from './controller';
 import { FlagError, parseManagerFlags } from './runtime/flags';
 import { startMetricsServer, startProbeServer } from './runtime/http';
 import { defaultIdentity, LeaderElector } from './runtime/leader-election';
+import { reuseConnections } from './runtime/kube-config';
 import { createLogger } from './runtime/log';
 import { RuntimeMetrics } from './runtime/metrics';
 
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
 
   const kc = new KubeConfig();
   kc.loadFromDefault(); // in-cluster service account, or KUBECONFIG / ~/.kube/config
+  reuseConnections(kc); // one connection for all requests instead of one per request
   const metrics = new RuntimeMetrics({ defaultMetrics: true });
   const probes = await startProbeServer({ bindAddress: opts.healthProbeBindAddress, log });
   const metricsServer = await startMetricsServer({ bindAddress: opts.metricsBindAddress, registry: metrics.registry });
