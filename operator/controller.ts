@@ -81,8 +81,19 @@ export class MemcachedController {
       log: o.log.child({ controller: CONTROLLER_NAME }),
     });
 
-    const enqueue = (obj: InformerObject) => this.queue.add(objectKey(obj.metadata.namespace, obj.metadata.name));
-    this.memcacheds.addEventHandler({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: enqueue });
+    const key = (obj: InformerObject) => objectKey(obj.metadata.namespace, obj.metadata.name);
+    const enqueue = (obj: InformerObject) => this.queue.add(key(obj));
+    // A new, changed or deleted Memcached goes ahead of status refreshes. The echo of the
+    // operator's own status write (nothing else changed) needs no reconcile at all.
+    const urgent = (obj: InformerObject) => this.queue.add(key(obj), 'high');
+    this.memcacheds.addEventHandler({
+      onAdd: urgent,
+      onUpdate: (old, cur) => {
+        if (specChanged(old, cur)) urgent(cur);
+        else if (!this.reconciler.isOwnStatusWrite(key(cur), cur as KubeObject)) enqueue(cur);
+      },
+      onDelete: urgent,
+    });
     const owned = (obj: InformerObject) => this.enqueueOwner(obj, group);
     for (const inf of [this.deployments, this.services]) {
       inf.addEventHandler({ onAdd: owned, onUpdate: (_o, n) => owned(n), onDelete: owned });
@@ -150,4 +161,11 @@ export class MemcachedController {
     await Promise.all(this.informers.map((i) => i.stop()));
     return finished;
   }
+}
+
+/** What the reconciler acts on changed: the spec (generation) or the object is being deleted. */
+function specChanged(old: InformerObject, cur: InformerObject): boolean {
+  const o = old.metadata as { generation?: number; uid?: string; deletionTimestamp?: unknown };
+  const c = cur.metadata as { generation?: number; uid?: string; deletionTimestamp?: unknown };
+  return o.generation !== c.generation || o.uid !== c.uid || Boolean(o.deletionTimestamp) !== Boolean(c.deletionTimestamp);
 }

@@ -1,6 +1,11 @@
 // A rate-limited work queue with client-go semantics: keys queued twice collapse into one, a
 // key is never handed to two workers at once (a key re-added while being processed is marked
 // dirty and queued again by done()), delayed adds, per-key exponential backoff.
+// Two priorities, like controller-runtime's priority queue: 'high' keys (an object whose spec
+// changed or that was just created) are handed out before 'normal' ones (status refreshes
+// caused by owned objects and pods), so a burst of status work cannot delay a new object's
+// first reconcile. Order within a priority is FIFO; adding a queued key with a higher priority
+// moves it up; a lower priority never moves a key down.
 import { nopLogger, type Logger } from './log';
 
 /** Metric hooks of a queue (see metrics.ts for the Prometheus implementation). */
@@ -67,6 +72,8 @@ export class ExponentialBackoff {
   }
 }
 
+export type Priority = 'high' | 'normal';
+
 export interface WorkQueueOptions {
   /** Queue name (metrics, logs). */
   name: string;
@@ -82,8 +89,12 @@ export class WorkQueue {
   private readonly log: Logger;
   /** Keys ready for a worker, in FIFO order (a Set: insertion-ordered and duplicate-free). */
   private readonly queue = new Set<string>();
+  /** High-priority keys ready for a worker (handed out before `queue`), FIFO. */
+  private readonly urgent = new Set<string>();
   /** Keys that need processing (queued, or re-added while being processed). */
   private readonly dirty = new Set<string>();
+  /** Dirty keys being processed that were re-added with high priority. */
+  private readonly dirtyUrgent = new Set<string>();
   /** Keys handed to a worker and not done yet → start time (performance.now()). */
   private readonly processing = new Map<string, number>();
   /** When each queued key was first added (for the queue duration metric). */
@@ -102,13 +113,27 @@ export class WorkQueue {
     this.metrics?.trackInFlight(() => this.inFlight());
   }
 
-  /** Queues `key` unless it is already queued; a key being processed is queued again after done(). */
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  /**
+   * Queues `key` unless it is already queued (then a higher priority moves it up); a key being
+   * processed is queued again after done(), with the highest priority it was added with.
+   */
+  add(key: string, priority: Priority = 'normal'): void {
+    if (this.shuttingDown) return;
+    if (this.dirty.has(key)) {
+      if (priority !== 'high') return;
+      if (this.processing.has(key)) this.dirtyUrgent.add(key);
+      else if (this.queue.delete(key)) {
+        this.urgent.add(key);
+      }
+      return;
+    }
     this.metrics?.add();
     this.dirty.add(key);
-    if (this.processing.has(key)) return;
-    this.enqueue(key);
+    if (this.processing.has(key)) {
+      if (priority === 'high') this.dirtyUrgent.add(key);
+      return;
+    }
+    this.enqueue(key, priority);
   }
 
   /** Adds `key` after `delayMs`; of several pending delayed adds of a key the earliest wins. */
@@ -145,7 +170,7 @@ export class WorkQueue {
 
   /** Number of keys ready for a worker. */
   len(): number {
-    return this.queue.size;
+    return this.queue.size + this.urgent.size;
   }
 
   isShuttingDown(): boolean {
@@ -169,7 +194,8 @@ export class WorkQueue {
     if (started === undefined) return;
     this.processing.delete(key);
     this.metrics?.workDuration((performance.now() - started) / 1000);
-    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    const urgent = this.dirtyUrgent.delete(key);
+    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key, urgent ? 'high' : 'normal');
     if (this.processing.size === 0) {
       for (const resolve of this.drainers) resolve();
       this.drainers = [];
@@ -241,27 +267,28 @@ export class WorkQueue {
     await Promise.all(Array.from({ length: workers }, loop));
   }
 
-  private enqueue(key: string): void {
-    this.queue.add(key);
+  private enqueue(key: string, priority: Priority): void {
+    (priority === 'high' ? this.urgent : this.queue).add(key);
     if (!this.addedAt.has(key)) this.addedAt.set(key, performance.now());
     const getter = this.getters.shift();
     if (getter) getter(this.take());
-    else this.metrics?.depth(this.queue.size);
+    else this.metrics?.depth(this.len());
   }
 
-  /** Moves the first queued key to processing. */
+  /** Moves the first queued key (high priority first) to processing. */
   private take(): string | undefined {
-    const next = this.queue.values().next();
+    const from = this.urgent.size > 0 ? this.urgent : this.queue;
+    const next = from.values().next();
     if (next.done) return undefined;
     const key = next.value;
-    this.queue.delete(key);
+    from.delete(key);
     this.dirty.delete(key);
     const now = performance.now();
     this.processing.set(key, now);
     const added = this.addedAt.get(key);
     this.addedAt.delete(key);
     if (added !== undefined) this.metrics?.queueDuration((now - added) / 1000);
-    this.metrics?.depth(this.queue.size);
+    this.metrics?.depth(this.len());
     return key;
   }
 

@@ -384,3 +384,67 @@ describe('WorkQueue metric hooks', () => {
     expect(outcomes).toEqual(expect.arrayContaining(['success', 'error', 'requeue_after']));
   });
 });
+
+describe('WorkQueue priorities', () => {
+  it('hands out high-priority keys first, FIFO within each priority', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('n1');
+    q.add('h1', 'high');
+    q.add('n2');
+    q.add('h2', 'high');
+    expect(q.len()).toBe(4);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) order.push(await q.get());
+    expect(order).toEqual(['h1', 'h2', 'n1', 'n2']);
+  });
+
+  it('moves a queued key up when it is added with high priority, never down', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    q.add('c', 'high');
+    q.add('b', 'high'); // promoted behind c
+    q.add('c'); // a normal add leaves c where it is
+    expect(q.len()).toBe(3);
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['c', 'b', 'a']);
+  });
+
+  it('re-queues a key re-added while processing with the highest priority it was added with', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    q.add('x');
+    q.add('a'); // dirty, normal
+    q.add('a', 'high'); // now high
+    q.done('a');
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('x');
+
+    q.add('b');
+    expect(await q.get()).toBe('b');
+    q.add('y');
+    q.add('b'); // normal only: queued behind y
+    q.done('b');
+    expect(await q.get()).toBe('y');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('runWorkers reconciles new objects before a backlog of status refreshes', async () => {
+    const q = new WorkQueue({ name: 't' });
+    for (let i = 0; i < 20; i++) q.add(`refresh-${i}`);
+    const seen: string[] = [];
+    const release = gate();
+    const run = q.runWorkers(1, async (key) => {
+      seen.push(key);
+      if (key === 'refresh-0') await release.opened; // the new object arrives while a refresh runs
+    });
+    await tick();
+    q.add('new', 'high');
+    release.open();
+    while (seen.length < 21) await tick();
+    q.shutDown();
+    await run;
+    expect(seen[0]).toBe('refresh-0');
+    expect(seen[1]).toBe('new');
+  });
+});
