@@ -1,4 +1,4 @@
-// What the operator runs for one Memcached object: a Deployment and a ClusterIP Service.
+// What the operator runs for one Memcached object: a Deployment and a headless Service.
 // The operator renders this construct in memory for every reconcile and server-side applies
 // the result, so this file is the one description of the operand.
 //
@@ -121,8 +121,12 @@ export class MemcachedOperand extends Construct {
 
     this.service = new k8s.KubeService(this, 'service', {
       metadata,
+      // Headless: memcached is sharded by its clients (consistent hashing over the server
+      // list), so they need every pod's address; a virtual IP would spread the keys of one
+      // client over random pods and turn most gets into misses. It also spares the API server
+      // an IP allocation per object (the slowest write of a burst of new objects).
       spec: {
-        type: 'ClusterIP',
+        clusterIp: 'None',
         selector,
         ports: [{ name: MEMCACHED_PORT_NAME, port: spec.containerPort, targetPort: port, protocol: 'TCP' }],
       },

@@ -48,7 +48,35 @@ export class Reconciler {
    */
   private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus }>();
 
+  /**
+   * The last rendered operand per key and the inputs it came from. Most reconciles are status
+   * refreshes (a pod became ready) with unchanged inputs; synthesizing the construct tree again
+   * for them was a tenth of the operator's CPU time in the benchmark. The objects are frozen:
+   * nothing downstream may change a cached rendering.
+   */
+  private readonly rendered = new Map<string, { inputs: string; operand: ReturnType<typeof renderMemcachedOperand> }>();
+
   constructor(private readonly o: ReconcilerOptions) {}
+
+  /**
+   * True when `cr` is the echo of this operator's last status write for `key`: the status on
+   * the object is exactly what was written and its generation is the one that status reports.
+   * Such an update needs no reconcile (anything else that changed has its own event).
+   */
+  isOwnStatusWrite(key: string, cr: KubeObject): boolean {
+    const last = this.written.get(key);
+    if (!last || cr.metadata?.deletionTimestamp) return false;
+    return last.status.observedGeneration === cr.metadata?.generation && sameStatus(cr.status, last.status);
+  }
+
+  private render(key: string, owner: { apiVersion: string; name: string; namespace: string; uid: string }, size: number, containerPort: number) {
+    const inputs = JSON.stringify([owner.apiVersion, owner.uid, size, containerPort, this.o.image]);
+    const cached = this.rendered.get(key);
+    if (cached?.inputs === inputs) return cached.operand;
+    const operand = deepFreeze(renderMemcachedOperand({ owner, spec: { size, containerPort }, image: this.o.image }));
+    this.rendered.set(key, { inputs, operand });
+    return operand;
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
@@ -58,17 +86,14 @@ export class Reconciler {
     // collector removes them. Nothing outside the cluster needs cleaning, hence no finalizer.
     if (!cr || cr.metadata?.deletionTimestamp) {
       this.written.delete(key);
+      this.rendered.delete(key);
       return { writes: 0 };
     }
 
     let writes = 0;
     const size = cr.spec?.size ?? SIZE_DEFAULT;
     const containerPort = cr.spec?.containerPort ?? PORT_DEFAULT;
-    const rendered = renderMemcachedOperand({
-      owner: { apiVersion: cr.apiVersion!, name, namespace, uid: cr.metadata!.uid! },
-      spec: { size, containerPort },
-      image: this.o.image,
-    });
+    const rendered = this.render(key, { apiVersion: cr.apiVersion!, name, namespace, uid: cr.metadata!.uid! }, size, containerPort);
 
     const objects = [
       ['Deployment', rendered.deployment, caches.deployment(namespace, name)],
@@ -89,6 +114,9 @@ export class Reconciler {
         );
     let problem: Problem | undefined;
     let transientError: unknown;
+    // One event for everything a reconcile created (usually both objects on the first pass).
+    const created = outcomes.filter((o) => o.outcome === 'created').map((o) => o.kind);
+    if (created.length) void this.emit(cr, 'Normal', 'Created', `Created ${created.join(' and ')} ${namespace}/${name}`);
     for (const { kind, outcome, error } of outcomes) {
       if (outcome === 'created' || outcome === 'applied') writes++;
       if (problem) continue; // the first problem (Deployment before Service) is reported
@@ -100,6 +128,12 @@ export class Reconciler {
         if (code === undefined || !PERMANENT.has(code)) transientError = error;
       }
     }
+
+    // Objects were just created and nothing failed: their watch events will queue this key
+    // again within milliseconds, and that pass computes status from objects that exist. A
+    // status written now ("creating") would be superseded at once; skipping it saves one write
+    // per new object and shortens the first pass, which is what a burst of new objects waits on.
+    if (created.length && !problem) return { writes };
 
     const deployment = caches.deployment(namespace, name);
     const owned = deployment && ownedBy(deployment, cr) ? deployment : undefined;
@@ -143,7 +177,6 @@ export class Reconciler {
       // Create, not apply: if an object of that name appeared after our cache last saw the
       // namespace, create fails with 409 instead of merging into somebody else's object.
       await writer.create(desired);
-      void this.emit(cr, 'Normal', 'Created', `Created ${ref}`);
       return 'created';
     }
     if (!ownedBy(live, cr)) return 'conflict';
@@ -159,6 +192,14 @@ export class Reconciler {
     this.o.log?.info('applied operand', { object: ref, drift: drift.slice(0, 10), fieldManager: FIELD_MANAGER });
     return 'applied';
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 export function ownedBy(obj: KubeObject, cr: KubeObject): boolean {

@@ -16,7 +16,8 @@ describe('renderMemcachedOperand', () => {
     }
     expect(deployment.kind).toBe('Deployment');
     expect(service.kind).toBe('Service');
-    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.clusterIP).toBe('None'); // headless: clients shard over the pod addresses
+    expect(service.spec.publishNotReadyAddresses).toBeUndefined();
   });
 
   it('runs memcached as the tutorial does, on the requested port, with the pinned image', () => {
