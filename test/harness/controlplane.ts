@@ -26,6 +26,10 @@ export interface ControlPlaneOptions {
   controllers?: readonly string[];
   /** extra kube-apiserver flags, e.g. ['--feature-gates=…'] */
   apiserverArgs?: readonly string[];
+  /** workload tier: extra kube-controller-manager flags, e.g. ['--kube-api-qps=200'] */
+  controllerManagerArgs?: readonly string[];
+  /** workload tier: extra kube-scheduler flags */
+  schedulerArgs?: readonly string[];
   /** how long each start step may take (default 120 s; the first start on a busy 2-core box is the slow one) */
   timeoutMs?: number;
   /** parent of the control plane's temporary directory (default os.tmpdir()) */
@@ -514,6 +518,7 @@ class ControlPlaneImpl implements ControlPlane {
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--concurrent-gc-syncs=5',
       '--profiling=false',
+      ...(this.opts.controllerManagerArgs ?? []),
     ]);
     const scheduler = this.launch('kube-scheduler', [
       ...this.bins.scheduler,
@@ -523,6 +528,7 @@ class ControlPlaneImpl implements ControlPlane {
       '--leader-elect=false',
       '--secure-port=0',
       '--profiling=false',
+      ...(this.opts.schedulerArgs ?? []),
     ]);
     // HOME is the control plane's directory so that no ~/.kwok/kwok.yaml of the user leaks in.
     const kwokHome = join(this.dir, 'kwok-home');
