@@ -26,7 +26,7 @@ export const memcachedOperatorSchema = z.strictObject({
   memcachedImage: pinnedImage().default(DEFAULT_MEMCACHED_IMAGE),
   replicas: replicas(5).default(1),
   /** Reconciles run in parallel (never two for the same object). */
-  workers: z.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(4),
+  workers: z.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(16),
   /** Namespaces to watch; empty: all namespaces. */
   watchNamespaces: z.array(dnsLabel()).default([]),
   logLevel: z.enum(['debug', 'info', 'error']).default('info'),
