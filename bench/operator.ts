@@ -1,9 +1,9 @@
 // Operator benchmark: the Memcached operator (exactly the synthesized command, under its own
 // ServiceAccount and RBAC from dist/) against a dedicated test control plane per run.
 //
-//   node scripts/run-ts.mjs bench/operator.ts [--n 100,1000] [--workers 1,4] [--runs 3]
+//   node scripts/run-ts.mjs bench/operator.ts [--n 100,1000] [--workers 4,16] [--runs 2]
 //        [--tier workload|api] [--idle 60] [--concurrency 50] [--nodes auto] [--timeout 900]
-//        [--sync-period 10h] [--watch-namespace] [--no-leader-elect] [--control-plane-qps 0]
+//        [--sync-period 10h] [--watch-namespace] [--no-leader-elect] [--control-plane-qps 300]
 //        [--node-options "--max-old-space-size=128"] [--cpu-prof DIR] [--keep-audit DIR]
 //        [--out bench/results/operator.json]
 //
@@ -48,8 +48,8 @@ const DEPLOY_PATH = `/apis/apps/v1/namespaces/${NS}/deployments`;
 const { values: argv } = parseArgs({
   options: {
     n: { type: 'string', default: '100,1000' },
-    workers: { type: 'string', default: '1,4' },
-    runs: { type: 'string', default: '3' },
+    workers: { type: 'string', default: '4,16' },
+    runs: { type: 'string', default: '2' },
     tier: { type: 'string', default: 'workload' },
     idle: { type: 'string', default: '60' },
     concurrency: { type: 'string', default: '50' },
@@ -58,7 +58,7 @@ const { values: argv } = parseArgs({
     'min-size': { type: 'string', default: '1' },
     'max-size': { type: 'string', default: '3' },
     'sync-period': { type: 'string' },
-    'control-plane-qps': { type: 'string', default: '0' },
+    'control-plane-qps': { type: 'string', default: '300' },
     'node-options': { type: 'string' },
     'watch-namespace': { type: 'boolean', default: false },
     'leader-elect': { type: 'boolean', default: true },
@@ -86,7 +86,7 @@ const opts = {
   maxSize: Number(argv['max-size']),
   syncPeriod: argv['sync-period'],
   /**
-   * client QPS of kube-controller-manager and kube-scheduler (burst = 2 × QPS); 0 keeps their
+   * client QPS of kube-controller-manager and kube-scheduler (burst = 2 × QPS; default 300); 0 keeps their
    * defaults (20 and 50). At N = 1000 the stock controller-manager needs minutes to create the
    * pods, whatever the operator does.
    */
