@@ -261,6 +261,15 @@ describe('operator RBAC and Deployment', () => {
     expect(find('Service', 'memcached-operator-metrics')!.spec.ports[0].port).toBe(8080);
   });
 
+  it('sizes the V8 heap from the memory limit', () => {
+    const command = (objs: any[]) => objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec.containers[0].command;
+    expect(command(objects)).toEqual(['node', '--max-old-space-size=128', '--max-semi-space-size=8', 'build/operator.mjs']);
+    const big = allObjects(parseStackConfig({ memcached: { operator: { resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } } } } }));
+    expect(command(big)).toEqual(expect.arrayContaining(['--max-old-space-size=1024', '--max-semi-space-size=16']));
+    const small = allObjects(parseStackConfig({ memcached: { operator: { resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '48Mi' } } } } }));
+    expect(command(small)).toEqual(expect.arrayContaining(['--max-old-space-size=32', '--max-semi-space-size=1']));
+  });
+
   it('sets WATCH_NAMESPACE only when configured', () => {
     const env = (objs: any[]) => objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec.containers[0].env;
     expect(env(objects).find((e: any) => e.name === 'WATCH_NAMESPACE')).toBeUndefined();
