@@ -4,7 +4,7 @@
 //   node scripts/run-ts.mjs bench/operator.ts [--n 100,1000] [--workers 4,16] [--runs 2]
 //        [--tier workload|api] [--idle 60] [--concurrency 50] [--nodes auto] [--timeout 900]
 //        [--sync-period 10h] [--watch-namespace] [--no-leader-elect] [--control-plane-qps 300]
-//        [--node-options "--max-old-space-size=128"] [--cpu-prof DIR] [--keep-audit DIR]
+//        [--node-options="--max-old-space-size=128"] [--no-limits] [--cpu-prof DIR] [--keep-audit DIR]
 //        [--out bench/results/operator.json]
 //
 // Each run: start a control plane with kube-apiserver audit logging (every request, Metadata
@@ -14,6 +14,8 @@
 //      Available (api tier: until every Deployment exists and every status is written);
 //   2. let it sit for --idle seconds with nothing changing;
 //   3. change every size (1→2, 2→3, 3→1) and wait for the same again.
+// The operator runs under the CPU and memory limits of the synthesized Deployment (a cgroup of
+// its own, as a container runtime would set up; --no-limits runs it unconstrained).
 // The operator's requests come from the audit log (user = its ServiceAccount), cross-checked
 // with kube-apiserver's apiserver_request_total for series only the operator writes.
 // Prints tables (medians over runs) and writes every figure to the JSON file.
@@ -27,7 +29,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { findBinaries, startControlPlane, type ControlPlane } from '../test/harness/controlplane';
 import { installOperatorPrerequisites } from '../test/operator/manifests';
-import { startOperator, type OperatorProcess } from '../test/operator/process';
+import { startOperator, synthesizedOperator, type OperatorProcess } from '../test/operator/process';
+import { createLimitGroup, parseLimits, type LimitGroup, type LimitStats } from './lib/cgroup';
 import { auditArgs, clientRates, inWindow, readAudit, summarize, WRITE_VERBS, type RequestSummary } from './lib/audit';
 import { RawClient, type Watcher } from './lib/kube';
 import { labelsOf, latencyStats, median, parsePrometheus, procSample, round, slope, type ProcSample } from './lib/stats';
@@ -60,6 +63,7 @@ const { values: argv } = parseArgs({
     'sync-period': { type: 'string' },
     'control-plane-qps': { type: 'string', default: '300' },
     'node-options': { type: 'string' },
+    limits: { type: 'boolean', default: true },
     'watch-namespace': { type: 'boolean', default: false },
     'leader-elect': { type: 'boolean', default: true },
     out: { type: 'string', default: 'bench/results/operator.json' },
@@ -91,8 +95,10 @@ const opts = {
    * pods, whatever the operator does.
    */
   controlPlaneQps: Math.max(0, Number(argv['control-plane-qps'])),
-  /** NODE_OPTIONS for the operator process, e.g. "--max-old-space-size=128" */
+  /** NODE_OPTIONS for the operator process; pass as --node-options="--max-old-space-size=128" */
   nodeOptions: argv['node-options'],
+  /** run the operator under the Deployment's resources.limits (cgroup), as in a pod */
+  limits: argv.limits!,
   watchNamespace: argv['watch-namespace']!,
   leaderElect: argv['leader-elect']!,
   out: resolve(argv.out!),
@@ -218,6 +224,8 @@ interface RunResult {
   /** CPU seconds by component in each phase (where the machine's two cores went) */
   cpuByComponent: { create: CpuShare; idle: CpuShare; update: CpuShare };
   operatorTotal: { requests: RequestSummary; cpuSeconds?: number; peakRssMiB?: number };
+  /** the limits the operator ran under (the Deployment's), and what the cgroup saw */
+  limits: { cpu?: string; memory?: string; cgroup?: 'v1' | 'v2'; error?: string; stats?: LimitStats };
   /** apiserver_request_total deltas over the run for series only the operator produces, next to the audit count */
   metricCrossCheck: { series: string; metric: number; audit: number }[];
   error?: string;
@@ -303,6 +311,7 @@ async function runOnce(n: number, workers: number, run: number): Promise<RunResu
   const nodes = opts.tier === 'api' ? 0 : (opts.nodes ?? Math.max(1, Math.ceil((n * Math.max(1, opts.maxSize)) / 100)));
   let cp: ControlPlane | undefined;
   let op: OperatorProcess | undefined;
+  let group: LimitGroup | undefined;
   let client: RawClient | undefined;
   const watchers: Watcher[] = [];
   // on exit or a signal (see main) the operator dies with us and the audit dir goes
@@ -401,9 +410,23 @@ async function runOnce(n: number, workers: number, run: number): Promise<RunResu
     if (opts.leaderElect) extraArgs.push(`--leader-election-id=bench-${process.pid}-${n}-${workers}-${run}.${GROUP}`);
     else extraArgs.push('--leader-elect=false');
     if (opts.syncPeriod) extraArgs.push(`--sync-period=${opts.syncPeriod}`);
+    const limits: RunResult['limits'] = {};
+    if (opts.limits) {
+      const spec = synthesizedOperator().limits;
+      Object.assign(limits, spec);
+      const g = spec.cpu && spec.memory ? createLimitGroup(`bench-operator-${process.pid}-${n}-${workers}-${run}`, parseLimits(spec.cpu, spec.memory)) : { error: 'the Deployment sets no cpu and memory limits' };
+      if ('error' in g) {
+        limits.error = g.error;
+        log(`WARNING: the operator runs without its limits: ${g.error}`);
+      } else {
+        group = g;
+        limits.cgroup = g.version;
+      }
+    }
     const opStarted = performance.now();
     const opStartedWall = Date.now();
     op = startOperator({
+      commandPrefix: group?.prefix,
       kubeconfig: sa.path,
       podNamespace: OP_NS,
       watchNamespace: opts.watchNamespace ? NS : undefined,
@@ -418,7 +441,8 @@ async function runOnce(n: number, workers: number, run: number): Promise<RunResu
       const p = op!.proc;
       if (p.exitCode === null && p.signalCode === null) return;
       const tail = op!.text().split('\n').slice(-25).join('\n');
-      throw new Error(`the operator exited (code ${p.exitCode}, signal ${p.signalCode}); its last log lines:\n${tail}`);
+      const cg = group ? `; its cgroup: ${JSON.stringify(group.stats())}` : '';
+      throw new Error(`the operator exited (code ${p.exitCode}, signal ${p.signalCode})${cg}; its last log lines:\n${tail}`);
     };
     const metricsPort = await op.metricsPort();
     await sleep(1000);
@@ -647,6 +671,7 @@ async function runOnce(n: number, workers: number, run: number): Promise<RunResu
       idle,
       update,
       operatorTotal: { requests: summarize(fromStart.filter((r) => r.at >= opStartedWall)), cpuSeconds: round(s3.proc?.cpuSeconds, 2), peakRssMiB: round(s3.proc?.hwmMiB) },
+      limits: { ...limits, stats: group?.stats() },
       single: opts.single
         ? {
             count: singles.length,
@@ -667,6 +692,11 @@ async function runOnce(n: number, workers: number, run: number): Promise<RunResu
       const timer = setTimeout(() => op?.proc.kill('SIGKILL'), 20_000);
       await exited;
       clearTimeout(timer);
+    }
+    try {
+      group?.remove();
+    } catch (e) {
+      log(`could not remove the operator's cgroup: ${(e as Error).message}`);
     }
     process.off('exit', killOp);
     await cp?.stop();
@@ -758,6 +788,10 @@ function summarizeConfig(runs: RunResult[]): Summary {
     idleCpuS: m((r) => r.idle.cpuSeconds, 2),
     idleRssSlopeMiBPerMin: m((r) => r.idle.rssSlopeMiBPerMin, 2),
     peakRssMiB: m((r) => r.operatorTotal.peakRssMiB, 0),
+    limits: runs[0].limits.cgroup ? `${runs[0].limits.cpu}/${runs[0].limits.memory}` : 'none',
+    cgroupPeakMemoryMiB: m((r) => r.limits.stats?.peakMemoryMiB, 0),
+    oomKills: m((r) => r.limits.stats?.oomKills, 0),
+    cpuThrottledS: m((r) => r.limits.stats?.throttledS, 1),
     totalCpuS: m((r) => r.operatorTotal.cpuSeconds, 2),
   };
 }
@@ -789,6 +823,7 @@ function printTables(summaries: Summary[], runs: RunResult[]): void {
   table(`idle ${opts.idleS} s and process (medians)`, [
     ['N', 'n'], ['workers', 'workers'], ['idle writes', 'idleWrites'], ['idle writes excl. lease', 'idleWritesExclLease'], ['idle requests', 'idleRequests'],
     ['idle CPU s', 'idleCpuS'], ['idle RSS slope MiB/min', 'idleRssSlopeMiBPerMin'], ['peak RSS MiB', 'peakRssMiB'], ['CPU s total', 'totalCpuS'],
+    ['limits cpu/memory', 'limits'], ['cgroup peak MiB', 'cgroupPeakMemoryMiB'], ['OOM kills', 'oomKills'], ['CPU throttled s', 'cpuThrottledS'],
   ]);
   // where the CPU went
   const comps = [...new Set(runs.flatMap((r) => Object.keys(r.cpuByComponent.create.cpuS)))];

@@ -24,6 +24,8 @@ export interface DeploymentSpec {
   command: string[];
   args: string[];
   env: Record<string, string>;
+  /** resources.limits, as written (e.g. cpu 500m, memory 256Mi) */
+  limits: { cpu?: string; memory?: string };
 }
 
 /** The operator container of the synthesized Deployment. */
@@ -33,7 +35,7 @@ export function synthesizedOperator(): DeploymentSpec {
   const c = d.spec.template.spec.containers[0];
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-  return { command: c.command, args: c.args, env };
+  return { command: c.command, args: c.args, env, limits: c.resources?.limits ?? {} };
 }
 
 export interface OperatorProcess {
@@ -49,7 +51,16 @@ export interface OperatorProcess {
   text(): string;
 }
 
-export function startOperator(opts: { kubeconfig: string; podNamespace: string; watchNamespace?: string; extraEnv?: Record<string, string>; extraArgs?: string[]; isolated?: boolean }): OperatorProcess {
+export function startOperator(opts: {
+  kubeconfig: string;
+  podNamespace: string;
+  watchNamespace?: string;
+  extraEnv?: Record<string, string>;
+  extraArgs?: string[];
+  isolated?: boolean;
+  /** runs the command through this prefix, e.g. one that joins a cgroup and execs the rest */
+  commandPrefix?: string[];
+}): OperatorProcess {
   buildOperator();
   const spec = synthesizedOperator();
   const args = spec.args.map((a) =>
@@ -64,7 +75,8 @@ export function startOperator(opts: { kubeconfig: string; podNamespace: string; 
     mkdirSync(join(cwd, 'build'));
     copyFileSync(join(ROOT, 'build/operator.mjs'), join(cwd, 'build/operator.mjs'));
   }
-  const proc = spawn(cmd === 'node' ? process.execPath : cmd, [...cmdArgs, ...args, ...(opts.extraArgs ?? [])], {
+  const argv = [...(opts.commandPrefix ?? []), cmd === 'node' ? process.execPath : cmd, ...cmdArgs, ...args, ...(opts.extraArgs ?? [])];
+  const proc = spawn(argv[0], argv.slice(1), {
     cwd,
     env: {
       PATH: process.env.PATH,
