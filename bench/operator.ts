@@ -203,6 +203,8 @@ interface OperatorMetricsDelta {
   meanQueueWaitMs?: number;
   queueAdds?: number;
   watchRestarts?: number;
+  /** by "resource reason" (closed: the server ended the watch; timeout: its timeoutSeconds ran out) */
+  watchRestartsByReason?: Record<string, number>;
   /** watch events the operator's informers received, by resource (what triggers reconciles) */
   watchEvents?: Record<string, number>;
 }
@@ -271,6 +273,13 @@ function metricsDelta(a: Map<string, number> | undefined, b: Map<string, number>
     const l = labelsOf(k);
     if (diff) watchEvents[`${l.resource} ${l.type}`] = diff;
   }
+  const watchRestartsByReason: Record<string, number> = {};
+  for (const [k, v] of b) {
+    if (!k.startsWith('informer_watch_restarts_total')) continue;
+    const diff = v - (a.get(k) ?? 0);
+    const l = labelsOf(k);
+    if (diff) watchRestartsByReason[`${l.resource} ${l.reason}`] = diff;
+  }
   const rc = d('controller_runtime_reconcile_time_seconds_count');
   const qc = d('workqueue_queue_duration_seconds_count');
   return {
@@ -279,6 +288,7 @@ function metricsDelta(a: Map<string, number> | undefined, b: Map<string, number>
     meanQueueWaitMs: qc ? round((d('workqueue_queue_duration_seconds_sum') / qc) * 1000, 2) : undefined,
     queueAdds: d('workqueue_adds_total'),
     watchRestarts: d('informer_watch_restarts_total'),
+    watchRestartsByReason,
     watchEvents,
   };
 }
