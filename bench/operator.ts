@@ -891,7 +891,7 @@ async function main(): Promise<void> {
   };
   findBinaries(opts.tier); // throws with the fix (npm run cluster:build) when they are missing
   const commit = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = git(['status', '--porcelain', '--', 'operator', 'constructs', 'bench', 'test/harness', 'test/operator']);
+  const dirty = git(['status', '--porcelain', '--', 'operator', 'constructs', 'bench', 'test/harness', 'test/operator', ':!bench/results']);
   log(`commit ${commit}${dirty ? ' (+ uncommitted changes)' : ''}, ${machine.cores} cores, Node ${machine.node}`);
 
   const runs: RunResult[] = [];
