@@ -260,26 +260,20 @@ function metricsDelta(a: Map<string, number> | undefined, b: Map<string, number>
   if (!a || !b) return { reconciles: {} };
   const sum = (m: Map<string, number>, name: string) => [...m].filter(([k]) => k.startsWith(name)).reduce((s, [, v]) => s + v, 0);
   const d = (name: string) => sum(b, name) - sum(a, name);
-  const reconciles: Record<string, number> = {};
-  for (const [k, v] of b) {
-    if (!k.startsWith('controller_runtime_reconcile_total')) continue;
-    const diff = v - (a.get(k) ?? 0);
-    if (diff) reconciles[labelsOf(k).result] = diff;
-  }
-  const watchEvents: Record<string, number> = {};
-  for (const [k, v] of b) {
-    if (!k.startsWith('informer_watch_events_total')) continue;
-    const diff = v - (a.get(k) ?? 0);
-    const l = labelsOf(k);
-    if (diff) watchEvents[`${l.resource} ${l.type}`] = diff;
-  }
-  const watchRestartsByReason: Record<string, number> = {};
-  for (const [k, v] of b) {
-    if (!k.startsWith('informer_watch_restarts_total')) continue;
-    const diff = v - (a.get(k) ?? 0);
-    const l = labelsOf(k);
-    if (diff) watchRestartsByReason[`${l.resource} ${l.reason}`] = diff;
-  }
+  /** Non-zero increases of one counter's series, keyed by the given labels joined with spaces. */
+  const byLabels = (metric: string, labels: string[]) => {
+    const out: Record<string, number> = {};
+    for (const [k, v] of b) {
+      if (!k.startsWith(metric)) continue;
+      const diff = v - (a.get(k) ?? 0);
+      const l = labelsOf(k);
+      if (diff) out[labels.map((n) => l[n]).join(' ')] = diff;
+    }
+    return out;
+  };
+  const reconciles = byLabels('controller_runtime_reconcile_total', ['result']);
+  const watchEvents = byLabels('informer_watch_events_total', ['resource', 'type']);
+  const watchRestartsByReason = byLabels('informer_watch_restarts_total', ['resource', 'reason']);
   const rc = d('controller_runtime_reconcile_time_seconds_count');
   const qc = d('workqueue_queue_duration_seconds_count');
   return {
