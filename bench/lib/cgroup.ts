@@ -4,6 +4,7 @@
 // it sizes its heap. Needs write access to /sys/fs/cgroup (root on this machine).
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpuMillis, memoryMi } from '../../constructs/validation';
 
 export interface Limits {
   cpuMillis: number;
@@ -107,11 +108,9 @@ function v1(name: string, limits: Limits, quotaUs: number): LimitGroup {
   };
 }
 
-/** `500m` / `0.5` / `2` → millicores; `256Mi` / `1Gi` → bytes (the forms the synth writes). */
+/** The Deployment's limits (`500m` / `0.5`, `256Mi` / `1Gi`: the forms the synth validates). */
 export function parseLimits(cpu: string, memory: string): Limits {
-  const cpuMillis = cpu.endsWith('m') ? parseInt(cpu, 10) : Math.round(parseFloat(cpu) * 1000);
-  const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi)?$/.exec(memory);
-  if (!m || !(cpuMillis > 0)) throw new Error(`cannot read limits cpu=${cpu} memory=${memory}`);
-  return { cpuMillis, memoryBytes: Math.round(parseFloat(m[1]) * (m[2] ? unit[m[2]] : 1)) };
+  const limits = { cpuMillis: cpuMillis(cpu), memoryBytes: memoryMi(memory) * 2 ** 20 };
+  if (!(limits.cpuMillis > 0 && limits.memoryBytes > 0)) throw new Error(`cannot read limits cpu=${cpu} memory=${memory}`);
+  return limits;
 }
