@@ -27,9 +27,9 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { findBinaries, startControlPlane, type ControlPlane } from '../test/harness/controlplane';
-import { installOperatorPrerequisites } from '../test/operator/manifests';
-import { startOperator, synthesizedOperator, type OperatorProcess } from '../test/operator/process';
+import { findBinaries, startControlPlane, type ControlPlane } from '../cluster/controlplane';
+import { installOperatorPrerequisites } from '../cluster/operator-manifests';
+import { startOperator, synthesizedOperator, type OperatorProcess } from '../cluster/operator-process';
 import { createLimitGroup, parseLimits, type LimitGroup, type LimitStats } from './lib/cgroup';
 import { auditArgs, clientRates, inWindow, readAudit, summarize, WRITE_VERBS, type RequestSummary } from './lib/audit';
 import { RawClient, type Watcher } from './lib/kube';
@@ -885,7 +885,7 @@ async function main(): Promise<void> {
   };
   findBinaries(opts.tier); // throws with the fix (npm run cluster:build) when they are missing
   const commit = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = git(['status', '--porcelain', '--', 'operator', 'constructs', 'bench', 'test/harness', 'test/operator', ':!bench/results']);
+  const dirty = git(['status', '--porcelain', '--', 'operator', 'constructs', 'bench', 'cluster', ':!bench/results']);
   log(`commit ${commit}${dirty ? ' (+ uncommitted changes)' : ''}, ${machine.cores} cores, Node ${machine.node}`);
 
   const runs: RunResult[] = [];

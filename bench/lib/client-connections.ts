@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { reuseConnections } from '../../operator/runtime/kube-config';
-import { startControlPlane } from '../../test/harness/controlplane';
+import { startControlPlane } from '../../cluster/controlplane';
 import { median, procSample } from './stats';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });

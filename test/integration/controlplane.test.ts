@@ -1,7 +1,7 @@
 // Smoke test of the test control plane itself (test/harness, docs/test-cluster.md).
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../harness/controlplane';
+import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 import {
   createTestNamespace,
   kubeConfig,
@@ -10,7 +10,7 @@ import {
   sharedCluster,
   waitUntil,
   type TestNamespace,
-} from '../harness/shared';
+} from '../support/shared';
 
 jest.setTimeout(120_000);
 

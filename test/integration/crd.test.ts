@@ -4,8 +4,8 @@
 // printer columns, the short name and `kubectl explain`. No operator watches this file's
 // namespace, so nothing else writes the objects here.
 import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../harness/shared';
-import { distObjects, installOperatorPrerequisites, kubectl, type KubectlResult } from '../operator/manifests';
+import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
+import { distObjects, installOperatorPrerequisites, kubectl, type KubectlResult } from '../../cluster/operator-manifests';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const KUBECONFIG = process.env.TEST_KUBECONFIG!;

@@ -20,8 +20,8 @@ import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../harness/shared';
-import { distObjects, kubectl, kubectlApplyResult, type KubectlResult } from '../operator/manifests';
+import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../support/shared';
+import { distObjects, kubectl, kubectlApplyResult, type KubectlResult } from '../../cluster/operator-manifests';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = Record<string, any>;

@@ -8,7 +8,7 @@
 // start fails the run with the reason; nothing is skipped.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { findBinaries, repoRoot, startControlPlane, type ControlPlane } from '../harness/controlplane';
+import { findBinaries, repoRoot, startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 
 declare global {
   // eslint-disable-next-line no-var

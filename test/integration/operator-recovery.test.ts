@@ -1,9 +1,9 @@
 // The operator against a control plane of its own, for what would disturb other test files:
 // a kube-apiserver restart in the middle of a run, and 200 Memcached objects at once.
 import * as k8s from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../harness/controlplane';
-import { installOperatorPrerequisites } from '../operator/manifests';
-import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../operator/process';
+import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
+import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
+import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
 
 const GROUP = 'cache.example.com';
 const VERSION = 'v1alpha1';

@@ -5,9 +5,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { renderMemcachedOperand } from '../../constructs/memcached-operand';
-import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../harness/shared';
-import { installOperatorPrerequisites } from '../operator/manifests';
-import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../operator/process';
+import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../support/shared';
+import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
+import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
 
 
 

@@ -5,8 +5,8 @@
 // run containers: the real-process behaviour is redis-ha-failover.test.ts.)
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../harness/shared';
-import { redisHaManifests } from '../redis/manifests';
+import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
+import { redisHaManifests } from '../support/redis-manifests';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const kc = kubeConfig();

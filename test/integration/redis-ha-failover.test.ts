@@ -4,10 +4,10 @@
 // (test/redis/kubelet.ts). Kill the master and measure the failover.
 import { randomBytes } from 'node:crypto';
 import { restrictedContainerSpec, restrictedPodSpec } from '../../constructs/hardening';
-import { FakeCluster, FakePod } from '../redis/kubelet';
-import { configMaps, find, redisHaManifests, startStatefulSetPod } from '../redis/manifests';
-import { cli, info, pipeline, waitLinkUp } from '../redis/redis';
-import { realProcessPrereqs, sleep, waitFor } from '../redis/sys';
+import { FakeCluster, FakePod } from '../support/pod-runner';
+import { configMaps, find, redisHaManifests, startStatefulSetPod } from '../support/redis-manifests';
+import { cli, info, pipeline, waitLinkUp } from '../support/redis-cli';
+import { realProcessPrereqs, sleep, waitFor } from '../support/sys';
 
 const pre = realProcessPrereqs(['redis-sentinel', 'haproxy', 'dnsmasq']);
 const d = pre.ok ? describe : describe.skip;

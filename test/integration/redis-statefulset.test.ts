@@ -3,10 +3,10 @@
 // one redis-server per ordinal, each in its own network/mount/UTS/PID namespace with the
 // pod's hostname and the headless Service's names in its hosts file (test/redis/kubelet.ts).
 // No Kubernetes: this proves the script and config, not the scheduling.
-import { FakeCluster, FakePod } from '../redis/kubelet';
-import { configMaps, find, loadDist, startStatefulSetPod } from '../redis/manifests';
-import { cli, info, setAndWait, waitLinkUp } from '../redis/redis';
-import { realProcessPrereqs, sleep, waitFor } from '../redis/sys';
+import { FakeCluster, FakePod } from '../support/pod-runner';
+import { configMaps, find, loadDist, startStatefulSetPod } from '../support/redis-manifests';
+import { cli, info, setAndWait, waitLinkUp } from '../support/redis-cli';
+import { realProcessPrereqs, sleep, waitFor } from '../support/sys';
 
 const pre = realProcessPrereqs();
 const d = pre.ok ? describe : describe.skip;

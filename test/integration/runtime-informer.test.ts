@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { startControlPlane, type ControlPlane } from '../harness/controlplane';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../harness/shared';
+import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
+import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
 import { Informer, controllerUidIndex, type InformerOptions, type KubeObject, type WatchRestartReason } from '../../operator/runtime/informer';
 
 jest.setTimeout(120_000);

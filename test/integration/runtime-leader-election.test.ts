@@ -1,7 +1,7 @@
 // operator/runtime/leader-election.ts against a real kube-apiserver (test/harness).
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../harness/shared';
+import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
 import { LeaderElector, type LeaderElectorOptions } from '../../operator/runtime/leader-election';
 import { RuntimeMetrics } from '../../operator/runtime/metrics';
 

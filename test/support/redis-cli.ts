@@ -1,5 +1,5 @@
 // redis-cli helpers run inside fake pods (like `kubectl exec … -- redis-cli`).
-import type { FakePod } from './kubelet';
+import type { FakePod } from './pod-runner';
 import { waitFor } from './sys';
 
 export interface CliOptions {

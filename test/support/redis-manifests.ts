@@ -6,7 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { redisCommonSchema } from '../../constructs/redis-common';
 import { RedisHaChart, redisHaSchema } from '../../constructs/redis-ha';
 import { parseConfig } from '../../constructs/validation';
-import type { FakeCluster, FakePod } from './kubelet';
+import type { FakeCluster, FakePod } from './pod-runner';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;

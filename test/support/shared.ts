@@ -4,10 +4,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { ClusterAccess } from './access';
-import { loadPki } from './pki';
+import { ClusterAccess } from '../../cluster/access';
+import { loadPki } from '../../cluster/pki';
 
-export type { ClientKubeconfig, ServiceAccountTokenOptions } from './access';
+export type { ClientKubeconfig, ServiceAccountTokenOptions } from '../../cluster/access';
 
 let cached: ClusterAccess | undefined;
 

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane';
+import { repoRoot, startControlPlane, type ControlPlane } from './controlplane';
 
 const root = repoRoot();
 const stateDir = join(root, '.cluster');

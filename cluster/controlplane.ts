@@ -111,10 +111,10 @@ const SERVICE_CIDR = '10.0.0.0/24';
 // ---------------------------------------------------------------------------------------
 // binaries
 
-/** The repository root: the nearest directory up from cwd holding test/cluster/go.mod. */
+/** The repository root: the nearest directory up from cwd holding scripts/cluster-build.sh. */
 export function repoRoot(): string {
   for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'test', 'cluster', 'go.mod'))) return dir;
+    if (existsSync(join(dir, 'scripts', 'cluster-build.sh'))) return dir;
     if (dirname(dir) === dir) return process.cwd();
   }
 }
