@@ -1,5 +1,10 @@
-// Composes every chart from the validated configuration. Each chart becomes one file,
-// dist/<chart>.k8s.yaml. Nothing is written unless every chart was built without error.
+// The cdk8s app (`cdk8s.yaml` runs it through scripts/run-ts.mjs; so does `npm run synth`):
+// read and validate the configuration, build every chart, and only then replace the YAML in
+// the output directory (dist/, or CDK8S_OUTDIR when `cdk8s synth` runs it). Each chart becomes
+// one file, dist/<chart>.k8s.yaml. A configuration error prints the fields at fault and exits
+// 1; any failure leaves the previous output untouched.
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import { loadStackConfig, StackConfig } from './constructs/config';
 import { MemcachedOperatorChart } from './constructs/memcached-operator';
@@ -8,6 +13,7 @@ import { RedisDeploymentChart } from './constructs/redis-deployment';
 import { RedisHaChart } from './constructs/redis-ha';
 import { RedisPodChart } from './constructs/redis-pod';
 import { RedisStatefulSetChart } from './constructs/redis-statefulset';
+import { ConfigError } from './constructs/validation';
 
 /** The charts in the order people meet them in the tutorial. */
 export function buildApp(config: StackConfig, outdir: string): App {
@@ -23,6 +29,39 @@ export function buildApp(config: StackConfig, outdir: string): App {
   return app;
 }
 
-export function loadConfig(): StackConfig {
-  return loadStackConfig();
+/**
+ * Synthesizes every chart into a staging directory beside `outdir`, then replaces the
+ * `*.k8s.yaml` files of `outdir` with them. Nothing in `outdir` changes unless the whole app
+ * was built (configuration errors and construct errors both throw before the swap).
+ */
+export function synthesize(config: StackConfig, outdir: string): void {
+  mkdirSync(dirname(outdir), { recursive: true });
+  const staging = mkdtempSync(join(dirname(outdir), '.synth-'));
+  try {
+    buildApp(config, staging).synth();
+    mkdirSync(outdir, { recursive: true });
+    for (const f of readdirSync(outdir)) if (f.endsWith('.k8s.yaml')) rmSync(join(outdir, f));
+    for (const f of readdirSync(staging)) renameSync(join(staging, f), join(outdir, f));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
+
+/** The command: configuration from STACK_CONFIG or stack.yaml, output to CDK8S_OUTDIR or dist/. */
+function main(): void {
+  try {
+    synthesize(loadStackConfig(), resolve(process.env.CDK8S_OUTDIR ?? 'dist'));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`synth failed: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+// Tests import buildApp from this module; only running it as the program synthesizes. The
+// check is on the script name rather than import.meta so the module also loads as CommonJS
+// (bench/synth.mjs times the cdk8s template's ts-node way of running it): the esbuild bundle
+// runs as .build/main.mjs, ts-node runs main.ts.
+if (/^main\.(ts|mjs|js)$/.test(basename(process.argv[1] ?? ''))) main();

@@ -19,7 +19,7 @@ const env = { ...process.env, CDK8S_OUTDIR: join(out, 'dist'), CDK8S_CHECK_UPGRA
 // this project's sources in a CommonJS copy of the tree.
 const cjs = join(out, 'cjs');
 mkdirSync(cjs);
-for (const p of ['main.ts', 'constructs', 'scripts/synth.ts', 'imports']) {
+for (const p of ['main.ts', 'constructs', 'imports']) {
   try { cpSync(join(root, p), join(cjs, p), { recursive: true }); } catch { /* optional */ }
 }
 symlinkSync(join(root, 'node_modules'), join(cjs, 'node_modules'));
@@ -27,10 +27,10 @@ writeFileSync(join(cjs, 'package.json'), '{"type":"commonjs"}\n');
 writeFileSync(join(cjs, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'CommonJS', moduleResolution: 'node', strict: true, esModuleInterop: true, skipLibCheck: true, types: ['node'] } }));
 
 const variants = [
-  { name: 'project synth (esbuild + node)', cmd: [node, join(root, 'scripts/run-ts.mjs'), join(root, 'scripts/synth.ts')], cwd: root },
+  { name: 'project synth (esbuild + node)', cmd: [node, join(root, 'scripts/run-ts.mjs'), join(root, 'main.ts')], cwd: root },
   { name: 'npm run synth', cmd: ['npm', 'run', '--silent', 'synth'], cwd: root },
   { name: 'cdk8s synth (CLI)', cmd: [join(root, 'node_modules/.bin/cdk8s'), 'synth', '--no-check-upgrade'], cwd: root, env: { CDK8S_OUTDIR: undefined }, outdir: true },
-  { name: 'template default: ts-node (type check)', cmd: [join(root, 'node_modules/.bin/ts-node'), 'scripts/synth.ts'], cwd: cjs, runs: Math.max(3, Math.ceil(runs / 2)) },
+  { name: 'template default: ts-node (type check)', cmd: [join(root, 'node_modules/.bin/ts-node'), 'main.ts'], cwd: cjs, runs: Math.max(3, Math.ceil(runs / 2)) },
 ];
 
 function measure(v) {

@@ -1,5 +1,5 @@
-import { memcachedSelector, renderMemcachedOperand, selectorString } from '../../constructs/memcached-operand';
-import { driftedFields, operandDrift } from '../../operator/drift';
+import { memcachedSelector, renderMemcachedOperand, selectorString } from '../../../constructs/memcached-operand';
+import { driftedFields, operandDrift } from '../../../operator/memcached/drift';
 
 const owner = { apiVersion: 'cache.example.com/v1alpha1', name: 'memcached-sample', namespace: 'default', uid: 'uid-1' };
 const render = (size = 3, containerPort = 11211, name = owner.name) =>

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { buildApp } from '../../main';
-import { parseStackConfig, StackConfig } from '../../constructs/config';
+import { buildApp } from '../../../main';
+import { parseStackConfig, StackConfig } from '../../../constructs/config';
 
 /** Synthesizes into a temp dir and returns each file's text, keyed by file name. */
 export function synthFiles(config: StackConfig = parseStackConfig({})): Record<string, string> {

@@ -2,9 +2,9 @@
 // secret material, the Sentinel/HAProxy configuration, and the configuration rules.
 import { spawnSync } from 'node:child_process';
 import { App, Yaml } from 'cdk8s';
-import { redisCommonSchema } from '../../constructs/redis-common';
-import { RedisHaChart, redisHaSchema, type RedisHaConfig } from '../../constructs/redis-ha';
-import { ConfigError, parseConfig } from '../../constructs/validation';
+import { redisCommonSchema } from '../../../constructs/redis-common';
+import { RedisHaChart, redisHaSchema, type RedisHaConfig } from '../../../constructs/redis-ha';
+import { ConfigError, parseConfig } from '../../../constructs/validation';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function render(config: unknown = {}, opts: { id?: string; namespace?: string; clusterDomain?: string } = {}): any[] {
