@@ -1,35 +1,30 @@
-// A real Kubernetes control plane for tests: etcd + kube-apiserver (tier 'api'), plus
-// kube-controller-manager, kube-scheduler and kwok-managed fake nodes (tier 'workload').
-// Binaries come from scripts/cluster-build.sh (.cache/cluster-bin/) or, for apiserver and
-// etcd, from $KUBEBUILDER_ASSETS. See docs/test-cluster.md.
-import * as k8s from '@kubernetes/client-node';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A real Kubernetes control plane for tests, the benchmark and `npm run cluster:up`:
+// etcd + kube-apiserver (tier 'api'), plus kube-controller-manager, kube-scheduler and
+// kwok-managed fake nodes (tier 'workload', workload.ts). Binaries: binaries.ts; processes:
+// processes.ts; credentials: pki.ts and access.ts. See docs/test-cluster.md.
+import type * as k8s from '@kubernetes/client-node';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { ClusterAccess, certUser, kubeconfigDocument, writeKubeconfig, type ClientKubeconfig, type ServiceAccountTokenOptions } from './access';
+import { findBinaries, type Binaries, type Tier } from './binaries';
 import { clientCert, createPki, type Pki } from './pki';
+import { Component, failIfExited, forget, freePort, httpRequest, isPortClash, killOnExit, logTails, startReaper } from './processes';
+import { waitFor } from './wait';
+import { SERVICE_CIDR, startWorkload, type WorkloadOptions } from './workload';
 
 export type { ClientKubeconfig, ServiceAccountTokenOptions } from './access';
+export { binDir, findBinaries, MissingBinariesError, repoRoot, type Binaries, type Tier } from './binaries';
+export type { Pki } from './pki';
+export { DEFAULT_CONTROLLERS } from './workload';
 
-export type Tier = 'api' | 'workload';
-
-export interface ControlPlaneOptions {
+/** nodes, controllers, controllerManagerArgs and schedulerArgs apply to the workload tier only. */
+export interface ControlPlaneOptions extends WorkloadOptions {
   /** 'api': etcd + kube-apiserver. 'workload': also controller-manager, scheduler, kwok and nodes. Default 'api'. */
   tier?: Tier;
-  /** workload tier: number of kwok-managed Nodes to create (default 1) */
-  nodes?: number;
-  /** workload tier: kube-controller-manager --controllers (default: DEFAULT_CONTROLLERS) */
-  controllers?: readonly string[];
   /** extra kube-apiserver flags, e.g. ['--feature-gates=…'] */
   apiserverArgs?: readonly string[];
-  /** workload tier: extra kube-controller-manager flags, e.g. ['--kube-api-qps=200'] */
-  controllerManagerArgs?: readonly string[];
-  /** workload tier: extra kube-scheduler flags */
-  schedulerArgs?: readonly string[];
   /** how long each start step may take (default 120 s; the first start on a busy 2-core box is the slow one) */
   timeoutMs?: number;
   /** parent of the control plane's temporary directory (default os.tmpdir()) */
@@ -77,257 +72,6 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_CONTROLLERS: readonly string[] = [
-  'deployment-controller',
-  'replicaset-controller',
-  'statefulset-controller',
-  'daemonset-controller',
-  'job-controller',
-  'cronjob-controller',
-  'replicationcontroller-controller',
-  'garbage-collector-controller',
-  'namespace-controller',
-  'serviceaccount-controller',
-  'serviceaccount-token-controller',
-  'endpoints-controller',
-  'endpointslice-controller',
-  'endpointslice-mirroring-controller',
-  'persistentvolume-binder-controller',
-  'persistentvolume-protection-controller',
-  'persistentvolumeclaim-protection-controller',
-  'root-ca-certificate-publisher-controller',
-  'clusterrole-aggregation-controller',
-  'disruption-controller',
-  'resourcequota-controller',
-  'ttl-after-finished-controller',
-  'pod-garbage-collector-controller',
-  // removes the node.kubernetes.io/not-ready taint that admission puts on new Nodes once
-  // kwok reports them Ready (and taints them again if kwok stops heartbeating)
-  'node-lifecycle-controller',
-];
-
-const SERVICE_CIDR = '10.0.0.0/24';
-
-// ---------------------------------------------------------------------------------------
-// binaries
-
-/** The repository root: the nearest directory up from cwd holding scripts/cluster-build.sh. */
-export function repoRoot(): string {
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'scripts', 'cluster-build.sh'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
-
-/** Where scripts/cluster-build.sh puts the binaries ($CLUSTER_BIN_DIR overrides). */
-export function binDir(): string {
-  return resolve(process.env.CLUSTER_BIN_DIR ?? join(repoRoot(), '.cache', 'cluster-bin'));
-}
-
-export interface Binaries {
-  etcd: string[];
-  apiserver: string[];
-  controllerManager: string[];
-  scheduler: string[];
-  kwok: string[];
-  kwokStages: string;
-}
-
-export class MissingBinariesError extends Error {}
-
-/** Resolves the command line of each component; throws MissingBinariesError with the fix. */
-export function findBinaries(tier: Tier): Binaries {
-  const dir = binDir();
-  const kube = join(dir, 'kube');
-  const assets = process.env.KUBEBUILDER_ASSETS;
-  const fromAssets = (name: string) => (assets && existsSync(join(assets, name)) ? [join(assets, name)] : undefined);
-  const bins: Binaries = {
-    etcd: fromAssets('etcd') ?? [kube, 'etcd'],
-    apiserver: fromAssets('kube-apiserver') ?? [kube, 'kube-apiserver'],
-    controllerManager: [kube, 'kube-controller-manager'],
-    scheduler: [kube, 'kube-scheduler'],
-    kwok: [join(dir, 'kwok')],
-    kwokStages: join(dir, 'kwok-stages.yaml'),
-  };
-  const needed = tier === 'api' ? [bins.etcd[0], bins.apiserver[0]] : [bins.etcd[0], bins.apiserver[0], kube, bins.kwok[0], bins.kwokStages];
-  const missing = [...new Set(needed)].filter((f) => !existsSync(f));
-  if (missing.length > 0) {
-    throw new MissingBinariesError(
-      `test control plane binaries missing: ${missing.join(', ')}.\n` +
-        `Build them with \`npm run cluster:build\` (needs Go >= 1.26 and the Go module proxy; the first build takes ` +
-        `10-20 minutes)` +
-        (tier === 'api' ? `, or set KUBEBUILDER_ASSETS to a directory holding kube-apiserver and etcd.` : '.'),
-    );
-  }
-  return bins;
-}
-
-// ---------------------------------------------------------------------------------------
-// processes
-
-/** Every control plane of this process that is not stopped yet: killed on exit/signal. */
-const live = new Set<ControlPlaneImpl>();
-let exitHooksInstalled = false;
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', () => {
-    for (const cp of live) cp.killSync();
-  });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      for (const cp of live) cp.killSync();
-      // Behave as if we had not listened: die of the same signal unless someone else handles it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.once(signal, onSignal);
-  }
-}
-
-class Component {
-  child?: ChildProcess;
-  exited?: Promise<void>;
-  exitStatus?: string;
-
-  constructor(
-    readonly name: string,
-    readonly argv: string[],
-    readonly logPath: string,
-    readonly env: NodeJS.ProcessEnv = process.env,
-  ) {}
-
-  start(onChange: () => void): void {
-    const fd = openSync(this.logPath, 'a');
-    writeFileSync(fd, `\n=== ${new Date().toISOString()} ${this.argv.join(' ')}\n`);
-    let child: ChildProcess;
-    try {
-      child = spawn(this.argv[0], this.argv.slice(1), { stdio: ['ignore', fd, fd], env: this.env });
-    } finally {
-      closeSync(fd);
-    }
-    this.child = child;
-    this.exitStatus = undefined;
-    this.exited = new Promise((done) => {
-      child.once('error', (err) => {
-        this.exitStatus = `failed to start: ${err.message}`;
-        done();
-        onChange();
-      });
-      child.once('exit', (code, signal) => {
-        this.exitStatus = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        done();
-        onChange();
-      });
-    });
-    onChange();
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.exitStatus === undefined;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGKILL', graceMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.child!.kill(signal);
-    if (signal !== 'SIGKILL') {
-      const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    await this.exited;
-  }
-
-  killSync(): void {
-    if (this.running) this.child!.kill('SIGKILL');
-  }
-
-  tail(lines = 25): string {
-    try {
-      return readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-}
-
-class ComponentExitedError extends Error {
-  constructor(readonly component: Component) {
-    super(`${component.name} ${component.exitStatus}; last log lines (${component.logPath}):\n${component.tail()}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', fail);
-    srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => done(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value other than undefined/false, failing fast when a watched process dies. */
-async function waitFor<T>(what: string, timeoutMs: number, watch: Component[], probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    for (const c of watch) if (c.exitStatus !== undefined) throw new ComponentExitedError(c);
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const logs = watch.map((c) => `--- ${c.name} (${c.logPath}):\n${c.tail(15)}`).join('\n');
-      const why = last instanceof Error ? last.message : last !== undefined ? String(last) : 'not ready';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${why})\n${logs}`);
-    }
-    await sleep(delay);
-  }
-}
-
-function httpRequest(url: string, method = 'GET', body?: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
-  return new Promise((done, fail) => {
-    const req = http.request(url, { method, timeout: timeoutMs, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', fail);
-    req.end(body);
-  });
-}
-
-const isPortClash = (err: unknown) => err instanceof ComponentExitedError && /address already in use/i.test(err.component.tail(60));
-
-/**
- * A shell watchdog outliving this process: if this process dies without stop() (SIGKILL,
- * jest worker killed on timeout…), it kills the pids listed in `dir`/pids and removes `dir`.
- * It exits by itself once `dir` is gone.
- */
-function startReaper(dir: string): void {
-  const script =
-    'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done; ' +
-    '[ -f "$2/pids" ] && kill -9 $(cat "$2/pids") 2>/dev/null; rm -rf "$2"';
-  const child = spawn('/bin/sh', ['-c', script, 'kube-cp-reaper', String(process.pid), dir], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  child.unref();
-}
-
 // ---------------------------------------------------------------------------------------
 // the control plane
 
@@ -358,6 +102,11 @@ class ControlPlaneImpl implements ControlPlane {
 
   private get timeoutMs(): number {
     return this.opts.timeoutMs ?? 120_000;
+  }
+
+  /** Polls from 50 ms up to every 500 ms; fails at once when one of `watch` exits, with their logs on timeout. */
+  private waitOptions(watch: Component[]) {
+    return { timeoutMs: this.timeoutMs, intervalMs: 50, maxIntervalMs: 500, check: failIfExited(watch), details: logTails(watch) };
   }
 
   private writePids = (): void => {
@@ -439,12 +188,12 @@ class ControlPlaneImpl implements ControlPlane {
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
-    await waitFor('etcd', this.timeoutMs, [etcd], async () => {
+    await waitFor('etcd', async () => {
       const health = await httpRequest(`${this.etcdUrl}/health`);
       if (health.status !== 200 || !/"health":\s*"true"/.test(health.body)) return false;
       const members = await httpRequest(`${this.etcdUrl}/v3/cluster/member/list`, 'POST', '{}');
       return members.status === 200 && members.body.includes(`"${name}"`);
-    });
+    }, this.waitOptions([etcd]));
   }
 
   private async startApiServer(): Promise<void> {
@@ -478,10 +227,10 @@ class ControlPlaneImpl implements ControlPlane {
       this.access = new ClusterAccess(this.server, pki, this.kubeconfigPath, this.dir);
     }
     const access = this.access;
-    await waitFor('kube-apiserver /readyz', this.timeoutMs, [apiserver], async () => {
+    await waitFor('kube-apiserver /readyz', async () => {
       const res = await access.get('/readyz', 5000);
       return res.status === 200;
-    });
+    }, this.waitOptions([apiserver]));
   }
 
   async restartApiServer(): Promise<void> {
@@ -499,82 +248,19 @@ class ControlPlaneImpl implements ControlPlane {
   }
 
   private async startWorkload(): Promise<void> {
-    const pki = this.pki;
-    const [kcmConfig, schedConfig, kwokConfig] = await Promise.all([
-      // use-service-account-credentials=false: all controllers act as this one identity.
-      this.componentKubeconfig('kube-controller-manager', 'system:kube-controller-manager', ['system:masters']),
-      this.componentKubeconfig('kube-scheduler', 'system:kube-scheduler', []),
-      this.componentKubeconfig('kwok', 'kwok', ['system:masters']),
-    ]);
-    const kcm = this.launch('kube-controller-manager', [
-      ...this.bins.controllerManager,
-      `--kubeconfig=${kcmConfig}`,
-      `--controllers=${(this.opts.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
-      '--leader-elect=false',
-      '--secure-port=0',
-      `--root-ca-file=${pki.caCert}`,
-      `--service-account-private-key-file=${pki.saKey}`,
-      '--use-service-account-credentials=false',
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--concurrent-gc-syncs=5',
-      '--profiling=false',
-      ...(this.opts.controllerManagerArgs ?? []),
-    ]);
-    const scheduler = this.launch('kube-scheduler', [
-      ...this.bins.scheduler,
-      `--kubeconfig=${schedConfig}`,
-      `--authentication-kubeconfig=${schedConfig}`,
-      `--authorization-kubeconfig=${schedConfig}`,
-      '--leader-elect=false',
-      '--secure-port=0',
-      '--profiling=false',
-      ...(this.opts.schedulerArgs ?? []),
-    ]);
-    // HOME is the control plane's directory so that no ~/.kwok/kwok.yaml of the user leaks in.
-    const kwokHome = join(this.dir, 'kwok-home');
-    mkdirSync(kwokHome, { recursive: true });
-    const kwok = this.launch(
-      'kwok',
-      [
-        ...this.bins.kwok,
-        `--kubeconfig=${kwokConfig}`,
-        `--config=${this.bins.kwokStages}`,
-        '--manage-all-nodes=true',
-        // Heartbeat through Leases in kube-node-lease, as kubelets do. Without it the
-        // node-heartbeat-with-lease stage renews Node status only every ~10-20 minutes, the
-        // node-lifecycle controller marks the nodes NotReady after its 50 s grace period, and
-        // every pod on them turns unready.
-        '--node-lease-duration-seconds=40',
-        '--server-address=',
-        '--node-ip=127.0.0.1',
-        '--cidr=10.244.0.1/16',
-      ],
-      { ...process.env, HOME: kwokHome },
+    this.nodes = await startWorkload(
+      {
+        dir: this.dir,
+        pki: this.pki,
+        bins: this.bins,
+        timeoutMs: this.timeoutMs,
+        running: [this.components.get('etcd')!, this.components.get('kube-apiserver')!],
+        launch: (name, argv, env) => this.launch(name, argv, env),
+        componentKubeconfig: (name, user, groups) => this.componentKubeconfig(name, user, groups),
+        kubeConfig: () => this.kubeConfig(),
+      },
+      this.opts,
     );
-    const watch = [this.components.get('etcd')!, this.components.get('kube-apiserver')!, kcm, scheduler, kwok];
-
-    const core = this.kubeConfig().makeApiClient(k8s.CoreV1Api);
-    const count = this.opts.nodes ?? 1;
-    this.nodes = Array.from({ length: count }, (_, i) => `kwok-node-${i}`);
-    await Promise.all(this.nodes.map((name) => core.createNode({ body: kwokNode(name) })));
-    const controllers = this.opts.controllers ?? DEFAULT_CONTROLLERS;
-    const lifecycle = controllers.some((c) => c === 'node-lifecycle-controller' || c === 'nodelifecycle' || c === '*');
-    await waitFor(`${count} kwok node(s) Ready and untainted`, this.timeoutMs, watch, async () => {
-      const list = await core.listNode();
-      const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      if (!lifecycle) {
-        // Nobody else lifts the not-ready taint that admission put on the new Nodes.
-        for (const n of ready.filter((n) => n.spec?.taints?.length)) {
-          await core.replaceNode({ name: n.metadata!.name!, body: { ...n, spec: { ...n.spec, taints: [] } } });
-        }
-      }
-      return ready.length >= count && ready.every((n) => !n.spec?.taints?.length);
-    });
-    // The serviceaccount controller runs once it creates default/default; pods need that SA.
-    await waitFor('kube-controller-manager (ServiceAccount default/default)', this.timeoutMs, watch, async () => {
-      await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
-      return true;
-    });
   }
 
   kubeConfig(): k8s.KubeConfig {
@@ -605,7 +291,7 @@ class ControlPlaneImpl implements ControlPlane {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    live.delete(this);
+    forget(this);
     // Dependents first, so that nothing logs storms of connection errors; SIGKILL is fine
     // for throwaway state (etcd runs with --unsafe-no-fsync anyway).
     const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
@@ -624,31 +310,9 @@ class ControlPlaneImpl implements ControlPlane {
   }
 
   register(): void {
-    installExitHooks();
-    live.add(this);
+    killOnExit(this);
     startReaper(this.dir);
   }
-}
-
-function kwokNode(name: string): k8s.V1Node {
-  const resources = { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '1Ti' };
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: {
-        'kubernetes.io/hostname': name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64',
-        'node-role.kubernetes.io/agent': '',
-        type: 'kwok',
-      },
-    },
-    spec: {},
-    status: { allocatable: resources, capacity: resources },
-  };
 }
 
 /**

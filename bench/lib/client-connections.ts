@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { reuseConnections } from '../../operator/runtime/kube-config';
+import { reuseConnections } from '../../operator/runtime/client/kube-config';
 import { startControlPlane } from '../../cluster/controlplane';
 import { median, procSample } from './stats';
 

@@ -5,7 +5,10 @@ import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
-import { Informer, controllerUidIndex, type InformerOptions, type KubeObject, type WatchRestartReason } from '../../operator/runtime/informer';
+import { Informer, type InformerOptions } from '../../operator/runtime/cache/informer';
+import type { WatchRestartReason } from '../../operator/runtime/cache/reflector';
+import { controllerUidIndex } from '../../operator/runtime/cache/store';
+import type { KubeObject } from '../../operator/runtime/object';
 
 jest.setTimeout(120_000);
 

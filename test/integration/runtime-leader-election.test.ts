@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
-import { LeaderElector, type LeaderElectorOptions } from '../../operator/runtime/leader-election';
+import { LeaderElector, type LeaderElectorOptions } from '../../operator/runtime/manager/leader-election';
 import { RuntimeMetrics } from '../../operator/runtime/metrics';
 
 jest.setTimeout(120_000);
