@@ -1,6 +1,6 @@
 // controller-runtime style manager flags and environment, parsed by a pure function.
 import { parseArgs } from 'node:util';
-import { parseBindAddress } from './http';
+import { parseBindAddress } from './manager/http';
 import { parseLogLevel } from './log';
 
 export interface ManagerOptions {

@@ -1,9 +1,10 @@
 // Prometheus metrics under controller-runtime / client-go names and labels, so dashboards
 // built for Go operators work unchanged. The runtime pieces only see small hook interfaces.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
-import type { InformerMetrics } from './informer';
-import type { LeaderElectionMetrics } from './leader-election';
-import type { ControllerMetrics, InFlightStats, ReconcileOutcome, WorkQueueMetrics } from './workqueue';
+import type { InformerMetrics } from './cache/reflector';
+import type { LeaderElectionMetrics } from './manager/leader-election';
+import type { ControllerMetrics, ReconcileOutcome } from './controller';
+import type { InFlightStats, WorkQueueMetrics } from './workqueue';
 
 /** controller-runtime's reconcile_time_seconds buckets. */
 const RECONCILE_BUCKETS = [

@@ -5,7 +5,8 @@
 // changed or that was just created) are handed out before 'normal' ones (status refreshes
 // caused by owned objects and pods), so a burst of status work cannot delay a new object's
 // first reconcile. Order within a priority is FIFO; adding a queued key with a higher priority
-// moves it up; a lower priority never moves a key down.
+// moves it up; a lower priority never moves a key down. The worker loop that drains a queue
+// is in controller.ts.
 import { nopLogger, type Logger } from './log';
 
 /** Metric hooks of a queue (see metrics.ts for the Prometheus implementation). */
@@ -27,25 +28,6 @@ export interface InFlightStats {
   /** Age of the longest-running key being processed, in seconds. */
   longestSeconds: number;
 }
-
-/** Metric hooks of a controller's workers (controller_runtime_* metrics). */
-export interface ControllerMetrics {
-  setMaxConcurrent(n: number): void;
-  activeWorkers(delta: number): void;
-  reconciled(result: ReconcileOutcome, seconds: number): void;
-}
-
-export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
-
-/** What a reconcile handler asks for; an empty result (or void) means done. */
-export interface ReconcileResult {
-  /** Queue the key again after this many milliseconds (and reset its backoff). */
-  requeueAfter?: number;
-  /** Queue the key again with backoff, without counting it as an error. */
-  requeue?: boolean;
-}
-
-export type ReconcileHandler = (key: string) => Promise<ReconcileResult | void>;
 
 /** Per-key exponential backoff: base · 2^failures, capped (client-go ItemExponentialFailureRateLimiter). */
 export class ExponentialBackoff {
@@ -86,7 +68,8 @@ export class WorkQueue {
   readonly name: string;
   private readonly backoff: ExponentialBackoff;
   private readonly metrics: WorkQueueMetrics | undefined;
-  private readonly log: Logger;
+  /** The logger the worker loop uses unless it is given another. */
+  readonly log: Logger;
   /** Keys ready for a worker, in FIFO order (a Set: insertion-ordered and duplicate-free). */
   private readonly queue = new Set<string>();
   /** High-priority keys ready for a worker (handed out before `queue`), FIFO. */
@@ -218,53 +201,6 @@ export class WorkQueue {
   drain(): Promise<void> {
     if (this.processing.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainers.push(resolve));
-  }
-
-  /**
-   * Runs `workers` concurrent loops that get a key, call `handler(key)` and apply its result
-   * the controller-runtime way: throw → addRateLimited; `{requeue: true}` → addRateLimited;
-   * `{requeueAfter}` → forget + addAfter; otherwise forget. Resolves when the queue is shut
-   * down and every loop has finished its current key.
-   */
-  async runWorkers(
-    workers: number,
-    handler: ReconcileHandler,
-    options: { metrics?: ControllerMetrics; log?: Logger } = {},
-  ): Promise<void> {
-    if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${workers}`);
-    const metrics = options.metrics;
-    const log = options.log ?? this.log;
-    metrics?.setMaxConcurrent(workers);
-    const loop = async () => {
-      for (let key = await this.get(); key !== undefined; key = await this.get()) {
-        metrics?.activeWorkers(1);
-        const started = performance.now();
-        let outcome: ReconcileOutcome;
-        try {
-          const result = (await handler(key)) ?? {};
-          if (result.requeueAfter !== undefined && result.requeueAfter > 0) {
-            this.forget(key);
-            this.addAfter(key, result.requeueAfter);
-            outcome = 'requeue_after';
-          } else if (result.requeue) {
-            this.addRateLimited(key);
-            outcome = 'requeue';
-          } else {
-            this.forget(key);
-            outcome = 'success';
-          }
-        } catch (err) {
-          log.error('reconcile failed', err, { key, retries: this.numRequeues(key) });
-          this.addRateLimited(key);
-          outcome = 'error';
-        } finally {
-          metrics?.activeWorkers(-1);
-          this.done(key);
-        }
-        metrics?.reconciled(outcome, (performance.now() - started) / 1000);
-      }
-    };
-    await Promise.all(Array.from({ length: workers }, loop));
   }
 
   private enqueue(key: string, priority: Priority): void {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Agent, request } from 'node:http';
-import { parseBindAddress, startMetricsServer, startProbeServer } from '../../operator/runtime/http';
-import { RuntimeMetrics } from '../../operator/runtime/metrics';
+import { parseBindAddress, startMetricsServer, startProbeServer } from '../../../../../operator/runtime/manager/http';
+import { RuntimeMetrics } from '../../../../../operator/runtime/metrics';
 
 interface Reply {
   status: number;

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LeaderElector, defaultIdentity, type LeaderElectorOptions } from '../../operator/runtime/leader-election';
-import { RuntimeMetrics } from '../../operator/runtime/metrics';
+import { LeaderElector, defaultIdentity, type LeaderElectorOptions } from '../../../../../operator/runtime/manager/leader-election';
+import { RuntimeMetrics } from '../../../../../operator/runtime/metrics';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASE_PATH = '/apis/coordination.k8s.io/v1/namespaces/ops/leases/my-lock';

@@ -6,16 +6,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import {
-  Informer,
-  controllerUidIndex,
-  objectKey,
-  resourcePath,
-  type InformerOptions,
-  type KubeObject,
-  type WatchRestartReason,
-} from '../../operator/runtime/informer';
-import { createLogger } from '../../operator/runtime/log';
+import { Informer, type InformerOptions } from '../../../../../operator/runtime/cache/informer';
+import type { WatchRestartReason } from '../../../../../operator/runtime/cache/reflector';
+import { controllerUidIndex } from '../../../../../operator/runtime/cache/store';
+import { objectKey, resourcePath, type KubeObject } from '../../../../../operator/runtime/object';
+import { createLogger } from '../../../../../operator/runtime/log';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@
 // style bind addresses (":8081", "127.0.0.1:8080", "0" = disabled).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { nopLogger, type Logger } from './log';
+import { nopLogger, type Logger } from '../log';
 
 export interface BindAddress {
   /** undefined = all interfaces. */

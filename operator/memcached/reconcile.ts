@@ -1,10 +1,12 @@
 // One reconcile of one Memcached object: read the caches, render the operand with the shared
 // construct, write only what differs, and report status only when it changes.
-import { FIELD_MANAGER, PORT_DEFAULT, SIZE_DEFAULT } from '../constructs/memcached-api';
-import { memcachedSelector, renderMemcachedOperand } from '../constructs/memcached-operand';
+import { FIELD_MANAGER, PORT_DEFAULT, SIZE_DEFAULT } from '../../constructs/memcached-api';
+import { memcachedSelector, renderMemcachedOperand } from '../../constructs/memcached-operand';
+import { errorMessage, httpStatus, isTerminalApiError, type ReconcileResult } from '../runtime/errors';
+import type { Logger } from '../runtime/log';
+import { isControlledBy, splitKey, type KubeObject } from '../runtime/object';
 import { operandDrift } from './drift';
-import type { Logger } from './runtime/log';
-import { computeStatus, KubeObject, MemcachedStatus, Problem, sameStatus } from './status';
+import { computeStatus, MemcachedStatus, Problem, sameStatus } from './status';
 
 /** Read access to the informer caches (the reconciler never GETs what it watches). */
 export interface Caches {
@@ -32,14 +34,10 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
 }
 
-export interface ReconcileResult {
-  requeueAfterMs?: number;
+export interface MemcachedResult extends ReconcileResult {
   /** Number of API writes this reconcile made (for tests and benchmarks). */
   writes: number;
 }
-
-/** Errors that retrying cannot fix: reported on the object, not retried with backoff. */
-const PERMANENT = new Set([400, 403, 422]);
 
 export class Reconciler {
   /**
@@ -78,7 +76,7 @@ export class Reconciler {
     return operand;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
+  async reconcile(key: string): Promise<MemcachedResult> {
     const [namespace, name] = splitKey(key);
     const { caches, writer } = this.o;
     const cr = caches.memcached(namespace, name);
@@ -100,7 +98,7 @@ export class Reconciler {
       ['Service', rendered.service, caches.service(namespace, name)],
     ] as const;
     // A name taken by somebody else's object: touch neither object, report it.
-    const foreign = objects.find(([, , live]) => live && !ownedBy(live, cr));
+    const foreign = objects.find(([, , live]) => live && !isControlledBy(live, cr));
     // Otherwise the Deployment and the Service are independent: ensure both at once.
     const outcomes = foreign
       ? [{ kind: foreign[0], outcome: 'conflict' as const, error: undefined as unknown }]
@@ -120,12 +118,14 @@ export class Reconciler {
     for (const { kind, outcome, error } of outcomes) {
       if (outcome === 'created' || outcome === 'applied') writes++;
       if (problem) continue; // the first problem (Deployment before Service) is reported
-      const code = error === undefined ? undefined : statusCode(error);
+      const code = error === undefined ? undefined : httpStatus(error);
       if (outcome === 'conflict' || code === 409) {
         problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
       } else if (outcome === 'failed') {
         problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(error)}` };
-        if (code === undefined || !PERMANENT.has(code)) transientError = error;
+        // Errors retrying cannot fix are reported on the object only; others also go back to
+        // the queue (thrown below) to be retried with backoff.
+        if (!isTerminalApiError(error)) transientError = error;
       }
     }
 
@@ -136,7 +136,7 @@ export class Reconciler {
     if (created.length && !problem) return { writes };
 
     const deployment = caches.deployment(namespace, name);
-    const owned = deployment && ownedBy(deployment, cr) ? deployment : undefined;
+    const owned = deployment && isControlledBy(deployment, cr) ? deployment : undefined;
     const status = computeStatus({
       cr,
       size,
@@ -179,7 +179,7 @@ export class Reconciler {
       await writer.create(desired);
       return 'created';
     }
-    if (!ownedBy(live, cr)) return 'conflict';
+    if (!isControlledBy(live, cr)) return 'conflict';
     const drift = operandDrift(desired, live);
     if (drift.length === 0) return 'unchanged';
     await writer.apply(desired);
@@ -202,37 +202,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export function ownedBy(obj: KubeObject, cr: KubeObject): boolean {
-  return (obj.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === cr.metadata?.uid);
-}
-
-export function splitKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + 1)];
-}
-
 function summarize(paths: string[]): string {
   const shown = paths.slice(0, 5).join(', ');
   return paths.length > 5 ? `${shown} and ${paths.length - 5} more` : shown;
-}
-
-export function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e?.code === 'number') return e.code;
-  if (typeof e?.statusCode === 'number') return e.statusCode;
-  return undefined;
-}
-
-export function errorMessage(err: unknown): string {
-  const e = err as { body?: unknown; message?: string };
-  if (typeof e?.body === 'string') {
-    try {
-      const parsed = JSON.parse(e.body);
-      if (parsed?.message) return parsed.message;
-    } catch {
-      /* not JSON */
-    }
-  }
-  if (e?.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
-  return e?.message ?? String(err);
 }

@@ -9,9 +9,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reuseConnections } from '../../operator/runtime/kube-config';
-import { kubeRequest } from '../../operator/runtime/kube-request';
-import { createPki } from '../harness/pki';
+import { reuseConnections } from '../../../../../operator/runtime/client/kube-config';
+import { kubeRequest } from '../../../../../operator/runtime/client/kube-request';
+import { createPki } from '../../../../../cluster/pki';
 
 let dir: string;
 let server: https.Server;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { RuntimeMetrics } from '../../operator/runtime/metrics';
-import { WorkQueue } from '../../operator/runtime/workqueue';
+import { RuntimeMetrics } from '../../../../operator/runtime/metrics';
+import { WorkQueue } from '../../../../operator/runtime/workqueue';
 
 /** `name{labels} value` lines of one metric in the exposition text. */
 function samples(text: string, name: string): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createLogger, parseLogLevel, type LoggerOptions } from '../../operator/runtime/log';
+import { createLogger, parseLogLevel, type LoggerOptions } from '../../../../operator/runtime/log';
 
 function capture(options: LoggerOptions = {}) {
   const lines: string[] = [];

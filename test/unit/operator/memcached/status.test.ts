@@ -1,4 +1,4 @@
-import { computeStatus, sameStatus } from '../../operator/status';
+import { computeStatus, sameStatus } from '../../../../operator/memcached/status';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const cr = (status?: object) => ({ apiVersion: 'cache.example.com/v1alpha1', metadata: { name: 'm', namespace: 'ns', uid: 'u', generation: 2 }, spec: { size: 3 }, status });

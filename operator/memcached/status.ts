@@ -1,26 +1,10 @@
 // Pure status computation: from what the caches show (the Memcached object, its Deployment
 // and pods) to the status the object should carry. No I/O, so it is unit-tested directly.
-import type { Condition, MemcachedStatus } from '../constructs/memcached-api';
+import type { Condition, MemcachedStatus } from '../../constructs/memcached-api';
+import { selectorString } from '../../constructs/memcached-operand';
+import type { KubeObject } from '../runtime/object';
 
 export type { MemcachedStatus };
-import { selectorString } from '../constructs/memcached-operand';
-
-export type KubeObject = {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    deletionTimestamp?: unknown;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-  };
-  spec?: any;
-  status?: any;
-};
 
 /** Why the operator could not (fully) reconcile: reported as Degraded. */
 export interface Problem {

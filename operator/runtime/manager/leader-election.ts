@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { httpStatus, kubeRequest } from './kube-request';
-import { nopLogger, type Logger } from './log';
+import { kubeRequest } from '../client/kube-request';
+import { httpStatus } from '../errors';
+import { nopLogger, type Logger } from '../log';
 
 /** Metric hook (leader_election_master_status{name}, see metrics.ts). */
 export interface LeaderElectionMetrics {

@@ -19,7 +19,8 @@ export interface KubeRequest {
 
 /**
  * Sends `request` and returns the parsed JSON body. Non-2xx responses reject with client-node's
- * ApiException (code = HTTP status, body = the parsed Status object when there is one).
+ * ApiException (code = HTTP status, body = the parsed Status object when there is one; see
+ * httpStatus in ../errors).
  */
 export async function kubeRequest<T>(kc: KubeConfig, request: KubeRequest): Promise<T> {
   const cluster = kc.getCurrentCluster();
@@ -48,13 +49,6 @@ export async function kubeRequest<T>(kc: KubeConfig, request: KubeRequest): Prom
     throw new ApiException(response.httpStatusCode, `${request.method} ${request.path}: ${detail}`, body, response.headers);
   }
   return JSON.parse(text) as T;
-}
-
-/** The HTTP status of a failed request or watch (ApiException.code, Watch's error.statusCode). */
-export function httpStatus(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_OPTIONS, FlagError, parseDuration, parseManagerFlags } from '../../operator/runtime/flags';
+import { DEFAULT_OPTIONS, FlagError, parseDuration, parseManagerFlags } from '../../../../operator/runtime/flags';
 
 describe('parseManagerFlags', () => {
   it('returns controller-runtime defaults for no flags and no environment', () => {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  ExponentialBackoff,
-  WorkQueue,
-  type ControllerMetrics,
-  type InFlightStats,
-  type ReconcileOutcome,
-  type WorkQueueMetrics,
-} from '../../operator/runtime/workqueue';
+import { runWorkers, type ControllerMetrics, type ReconcileOutcome } from '../../../../operator/runtime/controller';
+import { ExponentialBackoff, WorkQueue, type InFlightStats, type WorkQueueMetrics } from '../../../../operator/runtime/workqueue';
 
 const tick = () => new Promise((r) => setImmediate(r));
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -203,128 +197,6 @@ describe('WorkQueue shutdown', () => {
   });
 });
 
-describe('WorkQueue.runWorkers', () => {
-  it('respects the worker count and never processes one key concurrently', async () => {
-    const q = new WorkQueue({ name: 't' });
-    let active = 0;
-    let maxActive = 0;
-    const activeKeys = new Set<string>();
-    let overlap = false;
-    const processed: string[] = [];
-    const run = q.runWorkers(3, async (key) => {
-      if (activeKeys.has(key)) overlap = true;
-      activeKeys.add(key);
-      maxActive = Math.max(maxActive, ++active);
-      await wait(15);
-      processed.push(key);
-      active--;
-      activeKeys.delete(key);
-    });
-    for (let round = 0; round < 5; round++) {
-      for (const key of ['a', 'b', 'c', 'd', 'e', 'f']) q.add(key);
-      await wait(5);
-    }
-    await wait(200);
-    q.shutDown();
-    await run;
-    expect(maxActive).toBe(3);
-    expect(overlap).toBe(false);
-    expect(new Set(processed)).toEqual(new Set(['a', 'b', 'c', 'd', 'e', 'f']));
-  });
-
-  it('a key re-added while its handler runs is processed again afterwards', async () => {
-    const q = new WorkQueue({ name: 't' });
-    const first = gate();
-    const calls: number[] = [];
-    const run = q.runWorkers(2, async () => {
-      calls.push(performance.now());
-      if (calls.length === 1) await first.opened;
-    });
-    q.add('a');
-    await tick();
-    q.add('a');
-    q.add('a');
-    await wait(20);
-    expect(calls).toHaveLength(1);
-    first.open();
-    await wait(20);
-    expect(calls).toHaveLength(2);
-    q.shutDown();
-    await run;
-  });
-
-  it('retries a throwing handler with backoff and forgets the key after success', async () => {
-    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(10, 1000) });
-    const attempts: number[] = [];
-    const requeuesSeen: number[] = [];
-    const run = q.runWorkers(1, async (key) => {
-      attempts.push(performance.now());
-      requeuesSeen.push(q.numRequeues(key));
-      if (attempts.length < 4) throw new Error('boom');
-    });
-    q.add('k');
-    await wait(250);
-    expect(attempts).toHaveLength(4);
-    expect(requeuesSeen).toEqual([0, 1, 2, 3]);
-    expect(q.numRequeues('k')).toBe(0); // forgotten after success
-    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]);
-    expect(gaps[0]).toBeGreaterThanOrEqual(8); // 10 ms
-    expect(gaps[1]).toBeGreaterThanOrEqual(18); // 20 ms
-    expect(gaps[2]).toBeGreaterThanOrEqual(38); // 40 ms
-    q.shutDown();
-    await run;
-  });
-
-  it('requeueAfter re-adds after the delay and resets the backoff; requeue uses the backoff', async () => {
-    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(10, 1000) });
-    const seen: Array<[string, number]> = [];
-    const start = performance.now();
-    const run = q.runWorkers(1, async (key) => {
-      seen.push([key, performance.now() - start]);
-      const n = seen.filter(([k]) => k === key).length;
-      if (key === 'after' && n === 1) return { requeueAfter: 60 };
-      if (key === 'again' && n === 1) return { requeue: true };
-      return {};
-    });
-    q.addRateLimited('after'); // counts one retry, then requeueAfter must forget it
-    await wait(30);
-    q.add('again');
-    await wait(150);
-    q.shutDown();
-    await run;
-    const after = seen.filter(([k]) => k === 'after').map(([, t]) => t);
-    expect(after).toHaveLength(2);
-    expect(after[1] - after[0]).toBeGreaterThanOrEqual(55);
-    expect(seen.filter(([k]) => k === 'again')).toHaveLength(2);
-    expect(q.numRequeues('after')).toBe(0);
-    expect(q.numRequeues('again')).toBe(0);
-  });
-
-  it('resolves only after in-flight handlers finish following shutDown', async () => {
-    const q = new WorkQueue({ name: 't' });
-    const release = gate();
-    let finished = false;
-    const run = q.runWorkers(1, async () => {
-      await release.opened;
-      finished = true;
-    });
-    q.add('a');
-    await tick();
-    q.shutDown();
-    let runDone = false;
-    void run.then(() => (runDone = true));
-    await wait(20);
-    expect(runDone).toBe(false);
-    release.open();
-    await run;
-    expect(finished).toBe(true);
-  });
-
-  it('rejects an invalid worker count', async () => {
-    await expect(new WorkQueue({ name: 't' }).runWorkers(0, async () => {})).rejects.toThrow(/workers/);
-  });
-});
-
 describe('WorkQueue metric hooks', () => {
   it('reports adds, depth, durations, retries, in-flight work and reconcile outcomes', async () => {
     const events: string[] = [];
@@ -349,7 +221,7 @@ describe('WorkQueue metric hooks', () => {
     const q = new WorkQueue({ name: 't', metrics: queueMetrics, backoff: new ExponentialBackoff(5, 5) });
     const hold = gate();
     let calls = 0;
-    const run = q.runWorkers(
+    const run = runWorkers(q, 
       2,
       async (key) => {
         calls++;
@@ -434,7 +306,7 @@ describe('WorkQueue priorities', () => {
     for (let i = 0; i < 20; i++) q.add(`refresh-${i}`);
     const seen: string[] = [];
     const release = gate();
-    const run = q.runWorkers(1, async (key) => {
+    const run = runWorkers(q, 1, async (key) => {
       seen.push(key);
       if (key === 'refresh-0') await release.opened; // the new object arrives while a refresh runs
     });

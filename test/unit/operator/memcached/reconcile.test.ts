@@ -1,8 +1,8 @@
 // The reconcile logic against in-memory caches and a recording writer (the project's own
 // interfaces; the API behaviour itself is covered by the integration suite).
-import { renderMemcachedOperand } from '../../constructs/memcached-operand';
-import { Caches, Reconciler, Writer } from '../../operator/reconcile';
-import type { KubeObject } from '../../operator/status';
+import { renderMemcachedOperand } from '../../../../constructs/memcached-operand';
+import { Caches, Reconciler, Writer } from '../../../../operator/memcached/reconcile';
+import type { KubeObject } from '../../../../operator/runtime/object';
 
 const cr: KubeObject = {
   apiVersion: 'cache.example.com/v1alpha1',
@@ -12,14 +12,17 @@ const cr: KubeObject = {
 };
 const IMAGE = 'memcached:1.6.39-alpine';
 
-function setup(objects: { deployment?: KubeObject; service?: KubeObject; fail?: (op: string) => unknown } = {}) {
+// Operand objects as the shared construct renders them (plain records; the caches hold KubeObjects).
+type Operand = Record<string, any>;
+
+function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: string) => unknown } = {}) {
   const calls: string[] = [];
   const messages: string[] = [];
   const sent: { op: string; body: any }[] = [];
   const caches: Caches = {
     memcached: (ns, n) => (ns === 'ns' && n === 'm' ? cr : undefined),
-    deployment: () => objects.deployment,
-    service: () => objects.service,
+    deployment: () => objects.deployment as KubeObject | undefined,
+    service: () => objects.service as KubeObject | undefined,
     pods: () => [],
   };
   const op = async (name: string) => {

@@ -1,0 +1,65 @@
+// What a reconcile returns, and how its errors are classified. controller-runtime's rules:
+// a thrown error is retried with per-key backoff, unless it is a TerminalError (retrying cannot
+// fix it): then it is logged and counted, but the key is not queued again until an event
+// brings it back.
+import { ApiException } from '@kubernetes/client-node';
+
+/** What a reconcile asks for; an empty result (or void) means done. */
+export interface ReconcileResult {
+  /** Queue the key again after this many milliseconds (and reset its backoff). */
+  requeueAfter?: number;
+  /** Queue the key again with backoff, without counting it as an error. */
+  requeue?: boolean;
+}
+
+/** An error that retrying cannot fix (controller-runtime's reconcile.TerminalError). */
+export class TerminalError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+/**
+ * HTTP statuses of API requests that fail the same way on every retry: the request itself is
+ * bad (400), forbidden (403) or invalid (422). Fixing them takes a changed object or changed
+ * RBAC, whose watch events queue the key again anyway.
+ */
+const TERMINAL_STATUSES = new Set([400, 403, 422]);
+
+/**
+ * True for an API error that retrying cannot fix (see TERMINAL_STATUSES). A reconciler that
+ * wants the worker loop to give up on such an error throws it wrapped in a TerminalError; one
+ * that reports it on the object instead (a status condition) simply does not rethrow it.
+ */
+export function isTerminalApiError(err: unknown): boolean {
+  const status = httpStatus(err);
+  return status !== undefined && TERMINAL_STATUSES.has(status);
+}
+
+/**
+ * The HTTP status of a failed request or watch: ApiException.code, a `{code}` error of
+ * client-node's object API, or Watch's `error.statusCode`. undefined for other errors.
+ */
+export function httpStatus(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const e = err as { code?: unknown; statusCode?: unknown } | null | undefined;
+  if (typeof e?.code === 'number') return e.code;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+/** The most useful message of an API error: the Status object's message when there is one. */
+export function errorMessage(err: unknown): string {
+  const e = err as { body?: unknown; message?: string };
+  if (typeof e?.body === 'string') {
+    try {
+      const parsed = JSON.parse(e.body);
+      if (parsed?.message) return parsed.message;
+    } catch {
+      /* not JSON */
+    }
+  }
+  if (e?.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
+  return e?.message ?? String(err);
+}
