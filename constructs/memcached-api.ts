@@ -1,5 +1,9 @@
-// The Memcached API and the operator's permissions, declared once. The CRD, the RBAC objects
-// and the operator's own code all read these, so they cannot drift apart.
+// The Memcached API and the operator's permissions, declared once. The CRD, the RBAC objects,
+// the sample and the operator's own code all read these, so they cannot drift apart. Bounds,
+// defaults and status types come from the schema (memcached-schema.ts); the spec type is the
+// one `npm run import` generates from the CRD (imports/), as the cdk8s convention has it.
+import type { MemcachedSpec as GeneratedMemcachedSpec } from '../imports/cache.example.com';
+import { conditionSchema, FromSchema, memcachedSpecSchema, memcachedStatusSchema } from './memcached-schema';
 
 export const MEMCACHED_KIND = 'Memcached';
 export const MEMCACHED_LIST_KIND = 'MemcachedList';
@@ -8,16 +12,19 @@ export const MEMCACHED_SINGULAR = 'memcached';
 export const MEMCACHED_SHORT_NAMES = ['mc'];
 export const MEMCACHED_VERSION = 'v1alpha1';
 export const DEFAULT_GROUP_DOMAIN = 'example.com';
+/** The namespace the operator chart installs into by default. */
+export const DEFAULT_OPERATOR_NAMESPACE = 'memcached-operator-system';
 /** The memcached image the operator runs when MEMCACHED_IMAGE is not set (synth sets it). */
 export const DEFAULT_MEMCACHED_IMAGE = 'memcached:1.6.39-alpine';
 
 /** Field manager used by the operator's server-side apply and status patches. */
 export const FIELD_MANAGER = 'memcached-operator';
 
-export const SIZE_MIN = 0;
-export const SIZE_MAX = 5;
-export const SIZE_DEFAULT = 1;
-export const PORT_DEFAULT = 11211;
+const { size, containerPort } = memcachedSpecSchema.properties;
+export const SIZE_MIN = size.minimum;
+export const SIZE_MAX = size.maximum;
+export const SIZE_DEFAULT = size.default;
+export const PORT_DEFAULT = containerPort.default;
 
 /** `cache.<domain>`: the API group for a group domain such as `example.com`. */
 export function memcachedGroup(domain = DEFAULT_GROUP_DOMAIN): string {
@@ -28,31 +35,14 @@ export function memcachedApiVersion(domain = DEFAULT_GROUP_DOMAIN): string {
   return `${memcachedGroup(domain)}/${MEMCACHED_VERSION}`;
 }
 
-/** The Memcached spec as users write it (after the CRD's defaults are applied). */
-export interface MemcachedSpec {
-  /** Number of memcached pods, 0 to 5. */
-  size: number;
-  /** Port memcached listens on, 1 to 65535. */
-  containerPort: number;
-}
+/** The Memcached spec after the CRD's defaults are applied (every field present). */
+export type MemcachedSpec = Required<GeneratedMemcachedSpec>;
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+/** One status condition, in the standard Kubernetes form. */
+export type Condition = FromSchema<typeof conditionSchema>;
 
-export interface MemcachedStatus {
-  nodes?: string[];
-  replicas?: number;
-  readyReplicas?: number;
-  selector?: string;
-  observedGeneration?: number;
-  conditions?: Condition[];
-}
+/** What the operator reports in `.status`. */
+export type MemcachedStatus = FromSchema<typeof memcachedStatusSchema>;
 
 export interface PolicyRule {
   apiGroups: string[];

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainer, restrictedPod } from './hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from './labels';
-import { DEFAULT_MEMCACHED_IMAGE, editorRules, leaderElectionRules, operatorRules, PolicyRule, viewerRules } from './memcached-api';
+import { DEFAULT_GROUP_DOMAIN, DEFAULT_MEMCACHED_IMAGE, DEFAULT_OPERATOR_NAMESPACE, editorRules, leaderElectionRules, operatorRules, PolicyRule, viewerRules } from './memcached-api';
 import { MemcachedCrd } from './memcached-crd';
 import { toKplusResources } from './resources';
 import { dnsLabel, dnsSubdomain, memoryMi, pinnedImage, replicas, resources } from './validation';
@@ -19,9 +19,9 @@ export const METRICS_PORT = 8080;
 export const OPERATOR_ENTRY = 'build/operator.mjs';
 
 export const memcachedOperatorSchema = z.strictObject({
-  namespace: dnsLabel().default('memcached-operator-system'),
+  namespace: dnsLabel().default(DEFAULT_OPERATOR_NAMESPACE),
   /** The CRD's group is `cache.<groupDomain>`. */
-  groupDomain: dnsSubdomain().default('example.com'),
+  groupDomain: dnsSubdomain().default(DEFAULT_GROUP_DOMAIN),
   image: pinnedImage().default('ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0'),
   memcachedImage: pinnedImage().default(DEFAULT_MEMCACHED_IMAGE),
   replicas: replicas(5).default(1),

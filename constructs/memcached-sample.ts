@@ -3,15 +3,15 @@
 import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { Memcached, MemcachedProps } from '../imports/cache.example.com';
-import { SIZE_MAX, SIZE_MIN, memcachedApiVersion } from './memcached-api';
+import type { MemcachedProps } from '../imports/cache.example.com';
+import { MEMCACHED_KIND, PORT_DEFAULT, SIZE_MAX, SIZE_MIN, memcachedApiVersion } from './memcached-api';
 import { dnsLabel, port } from './validation';
 
 export const memcachedSampleSchema = z.strictObject({
   name: dnsLabel().default('memcached-sample'),
   namespace: dnsLabel().default('default'),
   size: z.number().int('must be a whole number').min(SIZE_MIN, `must be at least ${SIZE_MIN}`).max(SIZE_MAX, `must be at most ${SIZE_MAX}`).default(3),
-  containerPort: port().default(11211),
+  containerPort: port().default(PORT_DEFAULT),
 });
 export type MemcachedSampleConfig = z.output<typeof memcachedSampleSchema>;
 
@@ -25,12 +25,12 @@ export class MemcachedSampleChart extends Chart {
   constructor(scope: Construct, id: string, props: MemcachedSampleChartProps) {
     super(scope, id, { ...props, disableResourceNameHashes: true });
     const { name, namespace, size, containerPort } = props.config;
-    // Typed by the class `npm run import` generates from the CRD; the API version follows the
-    // configured group domain (the generated class is fixed to the default one).
+    // Typed by the props `npm run import` generates from the CRD. Not the generated class
+    // itself: its API version is fixed to the default group domain, the configured one wins.
     const sample: MemcachedProps = {
       metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name } },
       spec: { size, containerPort },
     };
-    new ApiObject(this, 'sample', { apiVersion: memcachedApiVersion(props.groupDomain), kind: Memcached.GVK.kind, ...sample });
+    new ApiObject(this, 'sample', { apiVersion: memcachedApiVersion(props.groupDomain), kind: MEMCACHED_KIND, ...sample });
   }
 }
