@@ -3,13 +3,8 @@
 // CRD schema keys such as `default`; kubectl sends the YAML as written.)
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-
-export function distObjects(file: string): Record<string, any>[] {
-  return parseAllDocuments(readFileSync(join(process.cwd(), 'dist', file), 'utf8')).map((d) => d.toJS());
-}
+import { loadDist } from './dist';
+import { waitFor } from './wait';
 
 export function kubectlApply(kubeconfig: string, objects: object[], fieldManager = 'integration-test'): string {
   return execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, '-f', '-'], {
@@ -22,17 +17,14 @@ export function kubectlApply(kubeconfig: string, objects: object[], fieldManager
 
 /** Applies the operator chart (Namespace, CRD, RBAC; not the Deployment, which needs the image) and waits for the CRD. */
 export async function installOperatorPrerequisites(kubeconfig: string): Promise<void> {
-  kubectlApply(kubeconfig, distObjects('memcached-operator.k8s.yaml').filter((o) => o.kind !== 'Deployment'));
+  kubectlApply(kubeconfig, loadDist('memcached-operator').filter((o) => o.kind !== 'Deployment'));
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+  await waitFor('CRD memcacheds.cache.example.com Established', async () => {
     const crd = await ext.readCustomResourceDefinition({ name: 'memcacheds.cache.example.com' });
-    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    if (Date.now() > deadline) throw new Error('CRD memcacheds.cache.example.com not established');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  }, { timeoutMs: 30_000, intervalMs: 100 });
 }
 
 /** The outcome of one kubectl run: nothing is thrown for a non-zero exit. */

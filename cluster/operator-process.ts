@@ -4,10 +4,10 @@
 // the API server is reached through a kubeconfig (KUBECONFIG) instead of the in-cluster
 // service account mount; the kubeconfig holds the operator ServiceAccount's own token.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { loadDist } from './dist';
 
 const ROOT = process.cwd();
 let built = false;
@@ -30,8 +30,8 @@ export interface DeploymentSpec {
 
 /** The operator container of the synthesized Deployment. */
 export function synthesizedOperator(): DeploymentSpec {
-  const docs = parseAllDocuments(readFileSync(join(ROOT, 'dist/memcached-operator.k8s.yaml'), 'utf8')).map((d) => d.toJS());
-  const d = docs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator');
+  const d = loadDist('memcached-operator').find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator');
+  if (!d) throw new Error('dist/memcached-operator.k8s.yaml has no Deployment memcached-operator');
   const c = d.spec.template.spec.containers[0];
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;

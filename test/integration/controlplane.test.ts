@@ -1,16 +1,9 @@
-// Smoke test of the test control plane itself (test/harness, docs/test-cluster.md).
+// Smoke test of the test control plane itself (cluster/, docs/test-cluster.md).
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
-import {
-  createTestNamespace,
-  kubeConfig,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
-  sharedCluster,
-  waitUntil,
-  type TestNamespace,
-} from '../support/shared';
+import { createTestNamespace, kubeConfig, restrictedContainerSecurityContext, restrictedPodSecurityContext, sharedCluster, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -68,7 +61,7 @@ describe('shared workload-tier control plane', () => {
         },
       },
     });
-    const running = await waitUntil('2 Running pods', async () => {
+    const running = await waitFor('2 Running pods', async () => {
       const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=smoke' });
       const ok = pods.items.filter(isRunningReady);
       return ok.length === 2 && ok;
@@ -78,13 +71,13 @@ describe('shared workload-tier control plane', () => {
 
     const victim = running[0].metadata!.name!;
     await core.deleteNamespacedPod({ namespace: ns.name, name: victim });
-    await waitUntil('a replacement pod', async () => {
+    await waitFor('a replacement pod', async () => {
       const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=smoke' });
       const ok = pods.items.filter(isRunningReady);
       return ok.length === 2 && ok.every((p) => p.metadata?.name !== victim);
     }, { timeoutMs: 60_000 });
 
-    const dep = await waitUntil('Deployment available', async () => {
+    const dep = await waitFor('Deployment available', async () => {
       const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'smoke' });
       return d.status?.availableReplicas === 2 && d;
     });

@@ -4,8 +4,10 @@
 // printer columns, the short name and `kubectl explain`. No operator watches this file's
 // namespace, so nothing else writes the objects here.
 import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
-import { distObjects, installOperatorPrerequisites, kubectl, type KubectlResult } from '../../cluster/operator-manifests';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
+import { installOperatorPrerequisites, kubectl, type KubectlResult } from '../../cluster/operator-manifests';
+import { loadDist } from '../support/dist';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const KUBECONFIG = process.env.TEST_KUBECONFIG!;
@@ -14,7 +16,7 @@ const VERSION = 'v1alpha1';
 const kc = kubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
-const crd = distObjects('memcached-operator.k8s.yaml').find((o) => o?.kind === 'CustomResourceDefinition')!;
+const crd = loadDist('memcached-operator').find((o) => o?.kind === 'CustomResourceDefinition')!;
 const schema = crd.spec.versions[0].schema.openAPIV3Schema;
 
 let ns: TestNamespace;
@@ -222,7 +224,7 @@ describe('Memcached CRD on kube-apiserver', () => {
       const description: string = schema.properties.spec.properties.size.description;
       expect(description).toMatch(/Number of memcached pods/);
       // The published OpenAPI of a new CRD may lag its Established condition by a moment.
-      const r = await waitUntil('kubectl explain memcached.spec.size', async () => {
+      const r = await waitFor('kubectl explain memcached.spec.size', async () => {
         const x = await kubectl(KUBECONFIG, ['explain', 'memcached.spec.size']);
         return x.code === 0 ? x : undefined;
       });

@@ -1,5 +1,5 @@
 // Every file in dist/ on the shared workload-tier control plane, applied the way users apply
-// it (`kubectl apply --server-side`, test/operator/manifests.ts), into namespaces that
+// it (`kubectl apply --server-side`, cluster/operator-manifests.ts), into namespaces that
 // enforce AND warn Pod Security "restricted":
 //   - no warning at all on kubectl's stderr (Pod Security prints `Warning: would violate
 //     PodSecurity ...` there for Deployments and StatefulSets whose pod template would be
@@ -19,9 +19,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../support/shared';
-import { distObjects, kubectl, kubectlApplyResult, type KubectlResult } from '../../cluster/operator-manifests';
+import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
+import { kubectl, kubectlApplyResult, type KubectlResult } from '../../cluster/operator-manifests';
+import { distDir, loadDist } from '../support/dist';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = Record<string, any>;
@@ -38,7 +39,7 @@ const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
 // ---------------------------------------------------------------------------------------
 // what is in dist/
 
-const FILES = readdirSync(join(process.cwd(), 'dist'))
+const FILES = readdirSync(distDir())
   .filter((f) => f.endsWith('.k8s.yaml'))
   .sort();
 
@@ -103,7 +104,7 @@ const isReady = (p: k8s.V1Pod) => (p.status?.conditions ?? []).some((c) => c.typ
 async function waitForRunningPods(namespace: string, selector: string, count: number, timeoutMs = 90_000): Promise<k8s.V1Pod[]> {
   let seen = 'no pods';
   try {
-    return await waitUntil(
+    return await waitFor(
       `${count} pod(s) ${namespace}/{${selector}} Running on kwok nodes`,
       async () => {
         const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
@@ -139,7 +140,7 @@ async function serviceEndpoints(namespace: string, service: string): Promise<Map
 async function waitForEndpoints(namespace: string, service: string, podNames: string[]): Promise<Map<string, string | undefined>> {
   const want = [...podNames].sort();
   try {
-    return await waitUntil(
+    return await waitFor(
       `Service ${namespace}/${service} endpoints = [${want.join(', ')}]`,
       async () => {
         const eps = await serviceEndpoints(namespace, service);
@@ -166,7 +167,7 @@ const pvNames: string[] = [];
 beforeAll(async () => {
   expect(NODES.length).toBeGreaterThan(0);
   for (const file of FILES) {
-    const original = distObjects(file).filter(Boolean);
+    const original = loadDist(file);
     const ownNamespace = original.find((o) => o.kind === 'Namespace');
     stacks.set(file, { file, original, objects: original, namespace: ownNamespace?.metadata.name, ownNamespace });
   }
@@ -252,7 +253,7 @@ async function provideDependencies(s: Stack): Promise<void> {
 
 async function waitForCrds(objs: Obj[]): Promise<void> {
   for (const crd of objs.filter((o) => o.kind === 'CustomResourceDefinition')) {
-    await waitUntil(`CRD ${crd.metadata.name} Established`, async () => {
+    await waitFor(`CRD ${crd.metadata.name} Established`, async () => {
       const c = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
       return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
     });
@@ -355,13 +356,13 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     const [first] = await waitForRunningPods(s.namespace, selector, d.spec.replicas);
     expect(first.metadata!.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet' });
     await waitForEndpoints(s.namespace, svc.metadata.name, [first.metadata!.name!]);
-    await waitUntil('Deployment available', async () => {
+    await waitFor('Deployment available', async () => {
       const live = await apps.readNamespacedDeployment({ namespace: s.namespace, name: d.metadata.name });
       return live.status?.availableReplicas === d.spec.replicas && live.status?.observedGeneration === live.metadata?.generation;
     });
 
     await core.deleteNamespacedPod({ namespace: s.namespace, name: first.metadata!.name! });
-    const [second] = await waitUntil(
+    const [second] = await waitFor(
       'a replacement pod',
       async () => {
         const pods = await waitForRunningPods(s.namespace, selector, d.spec.replicas, 5_000).catch(() => undefined);
@@ -430,7 +431,7 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
       expect(p.spec!.serviceAccountName).toBe(d.spec.template.spec.serviceAccountName);
       expect(p.spec!.containers[0].image).toBe(d.spec.template.spec.containers[0].image);
     }
-    await waitUntil('operator Deployment available', async () => {
+    await waitFor('operator Deployment available', async () => {
       const x = await apps.readNamespacedDeployment({ namespace: s.namespace, name: d.metadata.name });
       return x.status?.availableReplicas === d.spec.replicas;
     });

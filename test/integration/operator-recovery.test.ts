@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
+import { waitFor } from '../support/wait';
 
 const GROUP = 'cache.example.com';
 const VERSION = 'v1alpha1';
@@ -17,21 +18,6 @@ const operators: OperatorProcess[] = [];
 
 const createMc = (namespace: string, name: string, size: number) =>
   custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size } } });
-
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Names of the objects in `namespace` that are Available with readyReplicas == size. */
 async function available(namespace: string): Promise<Set<string>> {
@@ -71,7 +57,7 @@ afterAll(async () => {
 describe('operator resilience', () => {
   it('recovers from a kube-apiserver restart and converges on what changed meanwhile', async () => {
     await createMc('recovery', 'before', 2);
-    await poll('before available', async () => ((await available('recovery')).has('before') ? true : undefined), 60_000);
+    await waitFor('before available', async () => ((await available('recovery')).has('before') ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
 
     await cp.restartApiServer();
     // Changes right after the restart: a new object and a resize.
@@ -80,12 +66,12 @@ describe('operator resilience', () => {
       { group: GROUP, version: VERSION, namespace: 'recovery', plural: 'memcacheds', name: 'before', body: { spec: { size: 3 } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
-    await poll('both converged after the restart', async () => {
+    await waitFor('both converged after the restart', async () => {
       const a = await available('recovery');
       if (!a.has('before') || !a.has('after')) return undefined;
       const d = await apps.readNamespacedDeployment({ namespace: 'recovery', name: 'before' });
       return d.spec!.replicas === 3 ? true : undefined;
-    }, 120_000);
+    }, { timeoutMs: 120_000, intervalMs: 250 });
     expect(operators[0].proc.exitCode).toBeNull();
     // The informers noticed and re-established their watches (restart reasons are logged).
     const metrics = await (await fetch(`http://127.0.0.1:${await operators[0].metricsPort()}/metrics`)).text();
@@ -98,7 +84,7 @@ describe('operator resilience', () => {
     const names = Array.from({ length: n }, (_, i) => `mc-${String(i).padStart(3, '0')}`);
     for (let i = 0; i < n; i += 20) await Promise.all(names.slice(i, i + 20).map((name, j) => createMc('scale', name, 1 + ((i + j) % 2))));
     let progress = '';
-    const done = await poll(`${n} objects Available`, async () => {
+    const done = await waitFor(`${n} objects Available`, async () => {
       const a = await available('scale');
       const [d, p] = await Promise.all([apps.listNamespacedDeployment({ namespace: 'scale' }), core.listNamespacedPod({ namespace: 'scale' })]);
       const running = p.items.filter((x) => x.status?.phase === 'Running').length;
@@ -106,7 +92,7 @@ describe('operator resilience', () => {
       if (now !== progress) process.stderr.write(`[200] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
       progress = now;
       return a.size === n ? a : undefined;
-    }, 170_000);
+    }, { timeoutMs: 170_000, intervalMs: 250 });
     expect(names.every((x) => done.has(x))).toBe(true);
     const deployments = await apps.listNamespacedDeployment({ namespace: 'scale' });
     expect(deployments.items).toHaveLength(n);

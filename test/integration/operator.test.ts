@@ -5,7 +5,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { renderMemcachedOperand } from '../../constructs/memcached-operand';
-import { createTestNamespace, kubeConfig, sharedCluster, waitUntil, type TestNamespace } from '../support/shared';
+import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
 import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
 
@@ -34,7 +35,7 @@ const patchMc = (namespace: string, name: string, spec: object) =>
 const cond = (o: any, type: string) => (o.status?.conditions ?? []).find((c: any) => c.type === type);
 
 async function waitAvailable(namespace: string, name: string, size: number, timeoutMs = 90_000) {
-  return waitUntil(`${namespace}/${name} Available with ${size} ready`, async () => {
+  return waitFor(`${namespace}/${name} Available with ${size} ready`, async () => {
     const o = await mc(namespace, name);
     return cond(o, 'Available')?.status === 'True' && o.status.readyReplicas === size && o.status.nodes?.length === size && o.status.observedGeneration === o.metadata.generation ? o : undefined;
   }, { timeoutMs, intervalMs: 250 });
@@ -97,7 +98,7 @@ describe('memcached operator', () => {
       ] },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
     );
-    await waitUntil('Deployment restored', async () => {
+    await waitFor('Deployment restored', async () => {
       const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
       return d.spec!.replicas === 2 && d.spec!.template.spec!.containers[0].image === 'memcached:1.6.39-alpine';
     });
@@ -112,7 +113,7 @@ describe('memcached operator', () => {
     await apps.createNamespacedDeployment({ namespace: ns.name, body: foreign });
     const before = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'taken' });
     await createMc(ns.name, 'taken', { size: 3 });
-    const o = await waitUntil('conflict reported', async () => {
+    const o = await waitFor('conflict reported', async () => {
       const x = await mc(ns.name, 'taken');
       return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
     });
@@ -134,7 +135,7 @@ describe('memcached operator', () => {
     // Memcached names may be 253 characters; a Service name at most 63.
     const long = `cache-${'a'.repeat(64)}`;
     await createMc(ns.name, long, { size: 1 });
-    const o = await waitUntil('ApplyFailed reported', async () => {
+    const o = await waitFor('ApplyFailed reported', async () => {
       const x = await mc(ns.name, long);
       return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
     });
@@ -150,7 +151,7 @@ describe('memcached operator', () => {
     await createMc(ns2.name, 'short-lived', { size: 1 });
     await waitAvailable(ns2.name, 'short-lived', 1);
     await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns2.name, plural: 'memcacheds', name: 'short-lived' });
-    await waitUntil('operand garbage-collected', async () => {
+    await waitFor('operand garbage-collected', async () => {
       const [d, s] = await Promise.all([
         apps.listNamespacedDeployment({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
         core.listNamespacedService({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),

@@ -5,7 +5,8 @@
 // run containers: the real-process behaviour is redis-ha-failover.test.ts.)
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
 import { redisHaManifests } from '../support/redis-manifests';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -66,7 +67,7 @@ test('applies server-side into a restricted namespace; every pod is admitted, sc
   await applyServerSide(inNs);
 
   const expected = sts.spec.replicas + proxy.spec.replicas;
-  const pods = await waitUntil(
+  const pods = await waitFor(
     `${expected} redis-ha pods Running on kwok nodes`,
     async () => {
       const list = (await core.listNamespacedPod({ namespace: ns.name })).items;
@@ -86,20 +87,20 @@ test('applies server-side into a restricted namespace; every pod is admitted, sc
   );
 
   // The workloads report their replicas ready (kwok marks containers ready).
-  await waitUntil('StatefulSet and Deployment ready', async () => {
+  await waitFor('StatefulSet and Deployment ready', async () => {
     const s = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: sts.metadata.name });
     const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: proxy.metadata.name });
     return s.status?.readyReplicas === sts.spec.replicas && d.status?.readyReplicas === proxy.spec.replicas;
   }, { timeoutMs: 60_000, intervalMs: 500 });
 
   // The disruption budgets see the pods.
-  await waitUntil('PDBs observe the pods', async () => {
+  await waitFor('PDBs observe the pods', async () => {
     const p = await policy.readNamespacedPodDisruptionBudget({ namespace: ns.name, name: sts.metadata.name });
     return p.status?.currentHealthy === sts.spec.replicas && p.status?.disruptionsAllowed === 1;
   }, { timeoutMs: 60_000, intervalMs: 500 });
 
   // The Services have endpoints: the headless one publishes each pod's name.
-  await waitUntil('headless Service endpoints with pod host names', async () => {
+  await waitFor('headless Service endpoints with pod host names', async () => {
     const slices = (await discovery.listNamespacedEndpointSlice({ namespace: ns.name, labelSelector: `kubernetes.io/service-name=${sts.spec.serviceName}` })).items;
     const hostnames = slices.flatMap((s) => (s.endpoints ?? []).map((e) => e.hostname)).sort();
     return hostnames.length === sts.spec.replicas && hostnames.every((h, i) => h === `${sts.metadata.name}-${i}`);

@@ -1,13 +1,14 @@
 // Real processes: the redis-ha stack as synthesized in dist/redis-ha.k8s.yaml — 3 pods of
 // Redis + Sentinel from the StatefulSet's own scripts and config, 2 HAProxy pods from the
 // Deployment's config, cluster DNS served by dnsmasq — each in its own namespaces
-// (test/redis/kubelet.ts). Kill the master and measure the failover.
+// (test/support/pod-runner.ts). Kill the master and measure the failover.
 import { randomBytes } from 'node:crypto';
 import { restrictedContainerSpec, restrictedPodSpec } from '../../constructs/hardening';
 import { FakeCluster, FakePod } from '../support/pod-runner';
 import { configMaps, find, redisHaManifests, startStatefulSetPod } from '../support/redis-manifests';
 import { cli, info, pipeline, waitLinkUp } from '../support/redis-cli';
-import { realProcessPrereqs, sleep, waitFor } from '../support/sys';
+import { realProcessPrereqs } from '../support/sys';
+import { sleep, waitFor } from '../support/wait';
 
 const pre = realProcessPrereqs(['redis-sentinel', 'haproxy', 'dnsmasq']);
 const d = pre.ok ? describe : describe.skip;
@@ -69,8 +70,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
         }
         return true;
       },
-      timeoutMs,
-      500,
+      { timeoutMs, intervalMs: 500 },
     );
 
   beforeAll(async () => {
@@ -138,7 +138,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
         expect(p.restarts('redis') + p.restarts('sentinel')).toBe(0);
       }
       // HAProxy sends clients to the master, identified by its announced host name.
-      await waitFor('HAProxy routes to the master', async () => (await viaMaster(['config', 'get', 'replica-announce-ip'])).endsWith(fqdn(0)), 15_000, 250);
+      await waitFor('HAProxy routes to the master', async () => (await viaMaster(['config', 'get', 'replica-announce-ip'])).endsWith(fqdn(0)), { timeoutMs: 15_000, intervalMs: 250 });
       figures.startToServing = Date.now() - t0;
       // Unauthenticated clients are refused.
       const r = await client.exec('client', ['redis-cli', '-h', masterEndpoint, 'set', 'a', 'b']);
@@ -209,7 +209,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       await waitFor(`${other.opts.name} follows ${newMaster}`, async () => {
         const i = await info(other, 'replication', AUTH);
         return i.master_host === newMaster && i.master_link_status === 'up';
-      }, 60_000, 250);
+      }, { timeoutMs: 60_000, intervalMs: 250 });
       expect(await cli(other, ['get', 'after-failover'], AUTH)).toBe('yes');
       for (const p of servers.slice(1)) expect(p.restarts('redis')).toBe(0);
     }),
@@ -235,7 +235,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
         const names = lines.flatMap((l, i) => (l === 'name' ? [lines[i + 1]] : []));
         const flags = lines.flatMap((l, i) => (l === 'flags' ? [lines[i + 1]] : []));
         return names.includes(`${fqdn(0)}:6379`) && flags.length === 2 && flags.every((f) => f === 'slave');
-      }, 30_000, 500);
+      }, { timeoutMs: 30_000, intervalMs: 500 });
     }),
   90_000);
 
@@ -309,7 +309,7 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
           if (m !== newName) return false;
         }
         return true;
-      }, 30_000, 500);
+      }, { timeoutMs: 30_000, intervalMs: 500 });
     }),
   150_000);
   test('a partitioned master accepts writes only until min-replicas-max-lag; they are lost when it rejoins', () =>
@@ -346,14 +346,14 @@ d('redis-ha with real redis-server, redis-sentinel and haproxy processes', () =>
       const promoted = await waitFor('a new master on the majority side', async () => {
         const m = await sentinelMaster().catch(() => '');
         return m && m !== oldName ? m : undefined;
-      }, downAfter + failoverTimeout, 250);
-      await waitFor('writes through the endpoint', async () => (await viaMaster(['set', 'majority-side', 'yes']).catch(() => '')) === 'OK', 15_000, 250);
+      }, { timeoutMs: downAfter + failoverTimeout, intervalMs: 250 });
+      await waitFor('writes through the endpoint', async () => (await viaMaster(['set', 'majority-side', 'yes']).catch(() => '')) === 'OK', { timeoutMs: 15_000, intervalMs: 250 });
       // Heal: the Sentinels turn the old master into a replica; what it accepted alone is gone.
       await old.setLink(true);
       const i = await waitFor(`${old.opts.name} demoted to a replica of ${promoted}`, async () => {
         const r = await info(old, 'replication', AUTH);
         return r.role === 'slave' && r.master_host === promoted && r.master_link_status === 'up' ? r : undefined;
-      }, 60_000, 250);
+      }, { timeoutMs: 60_000, intervalMs: 250 });
       expect(i.role).toBe('slave');
       figures.partitionWritesLost = accepted.length;
       expect(accepted.length).toBeGreaterThan(0);

@@ -1,12 +1,14 @@
 // Real processes: the redis-sfs StatefulSet exactly as synthesized in
 // dist/redis-statefulset.k8s.yaml (container command, env, ConfigMap, security context),
 // one redis-server per ordinal, each in its own network/mount/UTS/PID namespace with the
-// pod's hostname and the headless Service's names in its hosts file (test/redis/kubelet.ts).
+// pod's hostname and the headless Service's names in its hosts file (test/support/pod-runner.ts).
 // No Kubernetes: this proves the script and config, not the scheduling.
 import { FakeCluster, FakePod } from '../support/pod-runner';
-import { configMaps, find, loadDist, startStatefulSetPod } from '../support/redis-manifests';
+import { loadDist } from '../support/dist';
+import { configMaps, find, startStatefulSetPod } from '../support/redis-manifests';
 import { cli, info, setAndWait, waitLinkUp } from '../support/redis-cli';
-import { realProcessPrereqs, sleep, waitFor } from '../support/sys';
+import { realProcessPrereqs } from '../support/sys';
+import { sleep, waitFor } from '../support/wait';
 
 const pre = realProcessPrereqs();
 const d = pre.ok ? describe : describe.skip;
@@ -84,7 +86,7 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     const r = replicas()[0];
     await r.signal('redis', 'SIGKILL'); // the kubelet restarts it
     expect(await cli(master(), ['set', 'while-replica-down', 'v1'])).toBe('OK');
-    await waitFor('replica restarted', async () => r.running('redis') && r.restarts('redis') === 1, 15_000);
+    await waitFor('replica restarted', async () => r.running('redis') && r.restarts('redis') === 1, { timeoutMs: 15_000 });
     await waitLinkUp(r, LINK_TIMEOUT);
     expect(await cli(r, ['get', 'while-replica-down'])).toBe('v1');
     expect(await cli(r, ['get', 'greeting'])).toBe('hello');
@@ -95,7 +97,7 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     await sleep(1500); // appendfsync everysec
     await master().signal('redis', 'SIGKILL', { restart: false });
     for (const r of replicas()) {
-      await waitFor(`${r.opts.name} notices the master is gone`, async () => (await info(r, 'replication')).master_link_status === 'down', 15_000);
+      await waitFor(`${r.opts.name} notices the master is gone`, async () => (await info(r, 'replication')).master_link_status === 'down', { timeoutMs: 15_000 });
     }
     // Down for a while: liveness keeps passing (no restart), readiness fails, data is served.
     for (let n = 0; n < 3; n++) {

@@ -1,10 +1,11 @@
-// operator/runtime/informer.ts against a real kube-apiserver (test/harness): core and custom
+// operator/runtime/informer.ts against a real kube-apiserver (cluster/): core and custom
 // resources, namespaces, selectors, owner index, and recovery from an apiserver restart.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
 import { Informer, type InformerOptions } from '../../operator/runtime/cache/informer';
 import type { WatchRestartReason } from '../../operator/runtime/cache/reflector';
 import { controllerUidIndex } from '../../operator/runtime/cache/store';
@@ -80,7 +81,7 @@ describe('Informer on the shared control plane', () => {
     });
     await core.deleteNamespacedConfigMap({ namespace: ns1.name, name: 'b' });
     const ns = ns1.name;
-    await waitUntil('watch events', async () =>
+    await waitFor('watch events', async () =>
       [`add ${ns}/d`, `update ${ns}/a`, `delete ${ns}/b`].every((e) => events.includes(e)),
     );
     expect(inf.get(ns, 'a')?.data).toEqual({ v: '2' });
@@ -105,8 +106,8 @@ describe('Informer on the shared control plane', () => {
       expect(inf.list(ns2.name)).toHaveLength(1);
     }
     await createCm(ns2.name, 'sel-3', { run: runLabel });
-    await waitUntil('cluster-wide add', async () => allEvents.includes(`add ${ns2.name}/sel-3`));
-    await waitUntil('per-namespace add', async () => perNs.get(ns2.name, 'sel-3') !== undefined);
+    await waitFor('cluster-wide add', async () => allEvents.includes(`add ${ns2.name}/sel-3`));
+    await waitFor('per-namespace add', async () => perNs.get(ns2.name, 'sel-3') !== undefined);
   });
 
   test('indexes owned objects by their controller owner uid', async () => {
@@ -119,7 +120,7 @@ describe('Informer on the shared control plane', () => {
     await inf.waitForSync();
     expect(inf.byIndex('owner', owner.metadata!.uid!).map((o) => o.metadata.name)).toEqual(['owned-1']);
     await createCm(ns1.name, 'owned-2', {}, { ownerReferences: [ownerRef] });
-    await waitUntil('owned-2 indexed', async () => inf.byIndex('owner', owner.metadata!.uid!).length === 2);
+    await waitFor('owned-2 indexed', async () => inf.byIndex('owner', owner.metadata!.uid!).length === 2);
   });
 
   test('works for custom resources', async () => {
@@ -145,7 +146,7 @@ describe('Informer on the shared control plane', () => {
       },
     });
     try {
-      await waitUntil('CRD established', async () => {
+      await waitFor('CRD established', async () => {
         const crd = await ext.readCustomResourceDefinition({ name: crdName });
         return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
       });
@@ -158,7 +159,7 @@ describe('Informer on the shared control plane', () => {
           plural: 'widgets',
           body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name }, spec: { size } },
         });
-      await waitUntil('Widget create accepted', async () => !!(await create('w1', 1)));
+      await waitFor('Widget create accepted', async () => !!(await create('w1', 1)));
       const inf = informer<KubeObject & { spec: { size: number } }>({
         resource: { group, version: 'v1', plural: 'widgets', namespaced: true },
         namespaces: [ns1.name],
@@ -167,7 +168,7 @@ describe('Informer on the shared control plane', () => {
       await inf.waitForSync();
       expect(inf.get(ns1.name, 'w1')).toMatchObject({ apiVersion: `${group}/v1`, kind: 'Widget', spec: { size: 1 } });
       await create('w2', 2);
-      await waitUntil('w2 watched', async () => inf.get(ns1.name, 'w2')?.spec.size === 2);
+      await waitFor('w2 watched', async () => inf.get(ns1.name, 'w2')?.spec.size === 2);
     } finally {
       await ext.deleteCustomResourceDefinition({ name: crdName });
     }
@@ -209,7 +210,7 @@ describe('Informer across an apiserver restart', () => {
       const fresh = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
       await fresh.createNamespacedConfigMap({ namespace: 'restart', body: { metadata: { name: 'after' } } });
       await fresh.deleteNamespacedConfigMap({ namespace: 'restart', name: 'before' });
-      await waitUntil('changes after the restart', async () => events.includes('add restart/after') && events.includes('delete restart/before'), {
+      await waitFor('changes after the restart', async () => events.includes('add restart/after') && events.includes('delete restart/before'), {
         timeoutMs: 60_000,
       });
       expect(restarts.length).toBeGreaterThan(0);

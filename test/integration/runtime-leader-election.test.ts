@@ -1,7 +1,8 @@
-// operator/runtime/leader-election.ts against a real kube-apiserver (test/harness).
+// operator/runtime/leader-election.ts against a real kube-apiserver (cluster/).
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, kubeConfig, waitUntil, type TestNamespace } from '../support/shared';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/shared';
+import { waitFor } from '../support/wait';
 import { LeaderElector, type LeaderElectorOptions } from '../../operator/runtime/manager/leader-election';
 import { RuntimeMetrics } from '../../operator/runtime/metrics';
 
@@ -96,7 +97,7 @@ describe('LeaderElector on the shared control plane', () => {
       }
     })();
     try {
-      await waitUntil('a stepped down', async () => stopped, { timeoutMs: 10_000, intervalMs: 100 });
+      await waitFor('a stepped down', async () => stopped, { timeoutMs: 10_000, intervalMs: 100 });
       expect(a.isLeader()).toBe(false);
     } finally {
       intruding = false;

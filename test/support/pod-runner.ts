@@ -27,7 +27,8 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, op
 import { spawn, ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { must, run, RunResult, shq, sleep, waitFor, withTimeout } from './sys';
+import { must, run, RunResult, shq, withTimeout } from './sys';
+import { sleep, waitFor } from './wait';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
@@ -130,7 +131,7 @@ export class FakeCluster {
     );
     closeSync(fd);
     // Ready when it answers.
-    await waitFor('dnsmasq', async () => (await run('ip', ['netns', 'exec', this.switchNs, 'true'])).code === 0 && !!this.dnsmasq?.pid, 5000);
+    await waitFor('dnsmasq', async () => (await run('ip', ['netns', 'exec', this.switchNs, 'true'])).code === 0 && !!this.dnsmasq?.pid, { timeoutMs: 5000 });
     await sleep(300);
   }
 
@@ -610,8 +611,7 @@ export class FakePod {
         }
         return false;
       },
-      10_000,
-      20,
+      { timeoutMs: 10_000, intervalMs: 20 },
     );
   }
 

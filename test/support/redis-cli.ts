@@ -1,6 +1,6 @@
 // redis-cli helpers run inside fake pods (like `kubectl exec … -- redis-cli`).
 import type { FakePod } from './pod-runner';
-import { waitFor } from './sys';
+import { waitFor } from './wait';
 
 export interface CliOptions {
   container?: string;
@@ -60,7 +60,6 @@ export function waitLinkUp(pod: FakePod, timeoutMs: number, o: CliOptions = {}) 
       const i = await info(pod, 'replication', o);
       return i.role === 'slave' && i.master_link_status === 'up' ? i : undefined;
     },
-    timeoutMs,
-    250,
+    { timeoutMs, intervalMs: 250 },
   );
 }

@@ -1,34 +1,22 @@
 // Reads synthesized manifests (dist/*.k8s.yaml) for the real-process harness.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'cdk8s';
-import { parseAllDocuments } from 'yaml';
 import { redisCommonSchema } from '../../constructs/redis-common';
 import { RedisHaChart, redisHaSchema } from '../../constructs/redis-ha';
 import { parseConfig } from '../../constructs/validation';
+import { distDir, loadDist } from './dist';
 import type { FakeCluster, FakePod } from './pod-runner';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
-
-/** dist/ of the repository (tests and scripts run from the repository root). */
-export const DIST = resolve(process.env.REDIS_DIST_DIR ?? 'dist');
-
-/** All objects of dist/<chart>.k8s.yaml; fails loudly if it was not synthesized. */
-export function loadDist(chart: string, dist = DIST): Json[] {
-  const file = join(dist, `${chart}.k8s.yaml`);
-  if (!existsSync(file)) throw new Error(`${file} does not exist: run \`npm run synth\` first`);
-  return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((d) => d.toJS())
-    .filter(Boolean);
-}
 
 /**
  * dist/redis-ha.k8s.yaml; until main.ts renders that chart, the chart with its default
  * configuration rendered in memory the same way (namespace default, cluster.local).
  */
 export function redisHaManifests(): Json[] {
-  if (existsSync(join(DIST, 'redis-ha.k8s.yaml'))) return loadDist('redis-ha');
+  if (existsSync(join(distDir(), 'redis-ha.k8s.yaml'))) return loadDist('redis-ha');
   console.warn('dist/redis-ha.k8s.yaml missing: testing the redis-ha chart rendered in memory with its default configuration');
   const chart = new RedisHaChart(new App(), 'redis-ha', {
     namespace: 'default',

@@ -1,11 +1,13 @@
 // For integration test files: the one workload-tier control plane that
 // test/integration/global-setup.ts starts for the whole run (env TEST_KUBECONFIG,
-// TEST_CLUSTER_SERVER, TEST_CLUSTER_PKI), plus namespace and polling helpers.
+// TEST_CLUSTER_SERVER, TEST_CLUSTER_PKI), test namespaces and restricted security contexts.
+// (The wait helper is wait.ts.)
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ClusterAccess } from '../../cluster/access';
 import { loadPki } from '../../cluster/pki';
+import { waitFor } from './wait';
 
 export type { ClientKubeconfig, ServiceAccountTokenOptions } from '../../cluster/access';
 
@@ -68,7 +70,7 @@ export async function createTestNamespace(
       },
     },
   });
-  await waitUntil(`ServiceAccount ${name}/default`, async () => {
+  await waitFor(`ServiceAccount ${name}/default`, async () => {
     await core.readNamespacedServiceAccount({ namespace: name, name: 'default' });
     return true;
   });
@@ -82,29 +84,6 @@ export async function createTestNamespace(
       }
     },
   };
-}
-
-/** Polls `probe` until it returns something other than undefined/false; rethrows the last error on timeout. */
-export async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /** A pod securityContext/container settings that satisfy the restricted Pod Security level. */

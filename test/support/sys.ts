@@ -1,5 +1,5 @@
-// Small process helpers for the Redis real-process harness: run a command with a time limit,
-// poll a condition with a bound, quote for sh.
+// Small process helpers for the pod-process runner and the Redis suites: run a command with a
+// time limit, quote for sh, check the real-process prerequisites. (Waiting: wait.ts.)
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -32,8 +32,6 @@ export async function must(cmd: string, args: string[], opts: { timeoutMs?: numb
   return r.stdout;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Resolves like `p`, or rejects with `message` after `ms` (the timer never outlives `p`). */
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -41,25 +39,6 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `fn` every `intervalMs` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    }
-    await sleep(intervalMs);
-  }
 }
 
 /** Single-quotes a string for POSIX sh. */
