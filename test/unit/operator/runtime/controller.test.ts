@@ -14,24 +14,10 @@ import { RuntimeMetrics } from '../../../../operator/runtime/metrics';
 import { keyOf, type KubeObject, type OwnerReference } from '../../../../operator/runtime/object';
 import { or, specChanged } from '../../../../operator/runtime/predicate';
 import { ExponentialBackoff, WorkQueue } from '../../../../operator/runtime/workqueue';
+import { sleep as wait, waitFor } from '../../../support/wait';
+import { gate, tick } from './gate';
 
-const tick = () => new Promise((r) => setImmediate(r));
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A promise with its resolve function (to hold a handler until the test releases it). */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { opened, open };
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await wait(2);
-  }
-}
+const until = (cond: () => boolean) => waitFor('condition', cond, { timeoutMs: 2000, intervalMs: 2 });
 
 describe('runWorkers', () => {
   it('respects the worker count and never processes one key concurrently', async () => {

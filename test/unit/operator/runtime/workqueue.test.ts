@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { runWorkers, type ControllerMetrics, type ReconcileOutcome } from '../../../../operator/runtime/controller';
 import { ExponentialBackoff, WorkQueue, type InFlightStats, type WorkQueueMetrics } from '../../../../operator/runtime/workqueue';
-
-const tick = () => new Promise((r) => setImmediate(r));
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A promise with its resolve function (to hold a handler until the test releases it). */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { opened, open };
-}
+import { sleep as wait } from '../../../support/wait';
+import { gate, tick } from './gate';
 
 /** Gets the next key or fails after `ms`. */
 async function getWithin(q: WorkQueue, ms = 500): Promise<string | undefined> {
