@@ -1,5 +1,6 @@
-// operator/runtime/informer.ts against a real kube-apiserver (cluster/): core and custom
-// resources, namespaces, selectors, owner index, and recovery from an apiserver restart.
+// operator/runtime/cache/ (informer, reflector, store) against a real kube-apiserver
+// (cluster/): core and custom resources, namespaces, selectors, owner index, and recovery
+// from an apiserver restart.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// operator/runtime/leader-election.ts against a real kube-apiserver (cluster/).
+// operator/runtime/manager/leader-election.ts against a real kube-apiserver (cluster/).
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/shared';

@@ -1,4 +1,4 @@
-// Connection reuse (operator/runtime/kube-config.ts): requests through a KubeConfig share one
+// Connection reuse (operator/runtime/client/kube-config.ts): requests through a KubeConfig share one
 // TLS connection, and changed TLS settings (a rotated CA file) get a fresh one. The server is a
 // local HTTPS server that counts handshakes: what is tested is the client's connection
 // handling, not API behaviour.
