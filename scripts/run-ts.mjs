@@ -5,7 +5,7 @@
 // Together they make a warm `npm run synth` mostly the time cdk8s itself needs.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
-import { basename, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [entry, ...rest] = process.argv.slice(2);
@@ -15,7 +15,8 @@ if (!entry) {
 }
 const root = resolve(import.meta.dirname, '..');
 const outdir = resolve(root, '.build');
-const name = basename(entry).replace(/\.ts$/, '');
+// Named after the entry's path, so that entries sharing a file name (main.ts) do not share a bundle.
+const name = relative(root, resolve(entry)).replace(/\.ts$/, '').replace(/[\\/]/g, '-');
 const outfile = resolve(outdir, `${name}.mjs`);
 const stampFile = resolve(outdir, `${name}.inputs.json`);
 

@@ -1,0 +1,105 @@
+// Command line of the operator benchmark (see main.ts for what a run does).
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const GROUP = 'cache.example.com';
+export const VERSION = 'v1alpha1';
+export const OP_NS = 'memcached-operator-system';
+export const OP_SA = 'memcached-operator';
+export const OP_USER = `system:serviceaccount:${OP_NS}:${OP_SA}`;
+export const ADMIN_USER = 'kubernetes-admin';
+export const NS = 'bench';
+export const CR_PATH = `/apis/${GROUP}/${VERSION}/namespaces/${NS}/memcacheds`;
+export const DEPLOY_PATH = `/apis/apps/v1/namespaces/${NS}/deployments`;
+
+export const USAGE = `usage: node scripts/run-ts.mjs bench/operator/main.ts [--n 100,1000] [--workers 4,16] [--runs 2]
+       [--tier workload|api] [--idle 60] [--concurrency 50] [--nodes auto] [--timeout 900]
+       [--min-size 1] [--max-size 3] [--single 20] [--sync-period 10h] [--watch-namespace]
+       [--no-leader-elect] [--control-plane-qps 300] [--node-options="--max-old-space-size=128"]
+       [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--out bench/results/operator.json]
+(docs/benchmarks.md explains each knob and figure)`;
+
+const list = (s: string) => s.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0);
+
+export type Options = ReturnType<typeof parseOptions>;
+
+/** Parses the command line; throws with the reason on bad input. `help` is set for --help. */
+export function parseOptions(args: string[]) {
+  const { values: argv } = parseArgs({
+    args,
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      n: { type: 'string', default: '100,1000' },
+      workers: { type: 'string', default: '4,16' },
+      runs: { type: 'string', default: '2' },
+      tier: { type: 'string', default: 'workload' },
+      idle: { type: 'string', default: '60' },
+      concurrency: { type: 'string', default: '50' },
+      nodes: { type: 'string', default: 'auto' },
+      timeout: { type: 'string', default: '900' },
+      'min-size': { type: 'string', default: '1' },
+      'max-size': { type: 'string', default: '3' },
+      'sync-period': { type: 'string' },
+      'control-plane-qps': { type: 'string', default: '300' },
+      'node-options': { type: 'string' },
+      limits: { type: 'boolean', default: true },
+      'watch-namespace': { type: 'boolean', default: false },
+      'leader-elect': { type: 'boolean', default: true },
+      out: { type: 'string', default: 'bench/results/operator.json' },
+      'keep-going': { type: 'boolean', default: true },
+      'cpu-prof': { type: 'string' },
+      single: { type: 'string', default: '20' },
+      'keep-audit': { type: 'string' },
+    },
+    allowNegative: true,
+    strict: true,
+  });
+  const opts = {
+    help: argv.help!,
+    ns: list(argv.n!),
+    workers: list(argv.workers!),
+    runs: Math.max(1, Number(argv.runs)),
+    tier: argv.tier === 'api' ? ('api' as const) : ('workload' as const),
+    idleS: Math.max(0, Number(argv.idle)),
+    concurrency: Math.max(1, Number(argv.concurrency)),
+    nodes: argv.nodes === 'auto' ? undefined : Number(argv.nodes),
+    timeoutS: Math.max(10, Number(argv.timeout)),
+    minSize: Number(argv['min-size']),
+    maxSize: Number(argv['max-size']),
+    syncPeriod: argv['sync-period'],
+    /**
+     * client QPS of kube-controller-manager and kube-scheduler (burst = 2 × QPS; default 300); 0 keeps their
+     * defaults (20 and 50). At N = 1000 the stock controller-manager needs minutes to create the
+     * pods, whatever the operator does.
+     */
+    controlPlaneQps: Math.max(0, Number(argv['control-plane-qps'])),
+    /** NODE_OPTIONS for the operator process; pass as --node-options="--max-old-space-size=128" */
+    nodeOptions: argv['node-options'],
+    /** run the operator under the Deployment's resources.limits (cgroup), as in a pod */
+    limits: argv.limits!,
+    watchNamespace: argv['watch-namespace']!,
+    leaderElect: argv['leader-elect']!,
+    keepGoing: argv['keep-going']!,
+    out: resolve(argv.out!),
+    /** CRs created one at a time after the update phase (reaction latency without a queue) */
+    single: Math.max(0, Number(argv.single)),
+    /** write a V8 CPU profile of the operator into this directory (node --cpu-prof) */
+    cpuProf: argv['cpu-prof'] ? resolve(argv['cpu-prof']) : undefined,
+    /** copy each run's audit log into this directory */
+    keepAudit: argv['keep-audit'] ? resolve(argv['keep-audit']) : undefined,
+  };
+  if (argv.tier !== 'api' && argv.tier !== 'workload') throw new Error('--tier must be api or workload');
+  if (!opts.ns.length || !opts.workers.length) throw new Error('--n and --workers need positive integers');
+  if (!(opts.minSize >= 0 && opts.maxSize >= opts.minSize && opts.maxSize <= 5)) throw new Error('sizes must satisfy 0 <= min <= max <= 5');
+  return opts;
+}
+
+/** NODE_OPTIONS of the operator: --node-options plus the CPU profile flags. */
+export function nodeOptions(opts: Options, n: number, workers: number, run: number): Record<string, string> | undefined {
+  const parts = [opts.nodeOptions ?? ''];
+  if (opts.cpuProf) parts.push(`--cpu-prof --cpu-prof-dir=${opts.cpuProf} --cpu-prof-name=operator-n${n}-w${workers}-r${run}.cpuprofile`);
+  const value = parts.join(' ').trim();
+  return value ? { NODE_OPTIONS: value } : undefined;
+}
+
+export const log = (m: string) => process.stderr.write(`[bench:operator ${new Date().toISOString().slice(11, 19)}] ${m}\n`);

@@ -1,0 +1,249 @@
+// The phases of one benchmark run, timed on the benchmark's own watches of Deployments and
+// Memcached objects: create N at once, idle, change every size, then one CR at a time.
+import { performance } from 'node:perf_hooks';
+import { sleep } from '../../cluster/wait';
+import type { RawClient, Watcher } from '../lib/kube';
+import { latencyStats, parsePrometheus, procSample, round, type ProcSample } from '../lib/stats';
+import { API_SERIES, roundStats, scrape } from './metrics';
+import { CR_PATH, DEPLOY_PATH, GROUP, log, VERSION, type Options } from './options';
+import type { BenchOperator } from './setup';
+import type { CrState } from './types';
+
+type Phase = 'create' | 'update' | 'single';
+
+/** Whether a Deployment has `size` replicas, all updated, ready and available. */
+function deploymentReady(d: any, size: number): boolean {
+  const s = d.status ?? {};
+  return (
+    d.spec?.replicas === size &&
+    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+    (s.replicas ?? 0) === size &&
+    (s.updatedReplicas ?? 0) === size &&
+    (s.readyReplicas ?? 0) === size &&
+    (s.availableReplicas ?? 0) === size &&
+    (s.conditions ?? []).some((c: any) => c.type === 'Available' && c.status === 'True')
+  );
+}
+
+/** Whether a Memcached reports `size` as done (api tier: a status written for its generation). */
+function crReady(tier: Options['tier'], o: any, size: number): boolean {
+  const s = o.status ?? {};
+  if (o.spec?.size !== size || s.observedGeneration !== o.metadata?.generation) return false;
+  if ((s.conditions ?? []).some((c: any) => c.type === 'Degraded' && c.status !== 'False')) return false;
+  if (tier === 'api') return Array.isArray(s.conditions) && s.conditions.length > 0;
+  return (
+    (s.conditions ?? []).some((c: any) => c.type === 'Available' && c.status === 'True') &&
+    s.readyReplicas === size &&
+    s.replicas === size &&
+    (s.nodes ?? []).length === size
+  );
+}
+
+/** Per CR, when its Deployment appeared and became ready and when its status did. */
+export class Tracker {
+  readonly crs = new Map<string, CrState>();
+  lastEventAt = performance.now();
+  phase: Phase = 'create';
+
+  constructor(
+    private readonly opts: Options,
+    private readonly client: RawClient,
+  ) {}
+
+  async watch(watchers: Watcher[]): Promise<void> {
+    watchers.push(
+      await this.client.listWatch(DEPLOY_PATH, (type, d, at) => {
+        this.lastEventAt = at;
+        const st = this.crs.get(d.metadata?.name);
+        if (!st || type === 'DELETED' || st.sentAt === undefined) return;
+        if (st.deploymentAt === undefined && (this.phase !== 'update' || d.spec?.replicas === st.size)) st.deploymentAt = at;
+        st.deploymentReady = this.opts.tier === 'workload' ? deploymentReady(d, st.size) : d.spec?.replicas === st.size;
+        if (st.deploymentReady) st.deploymentReadyAt ??= at;
+      }),
+    );
+    watchers.push(
+      await this.client.listWatch(CR_PATH, (type, o, at) => {
+        this.lastEventAt = at;
+        const st = this.crs.get(o.metadata?.name);
+        if (!st || type === 'DELETED' || st.sentAt === undefined) return;
+        st.crReady = crReady(this.opts.tier, o, st.size);
+        if (st.crReady) st.crReadyAt ??= at;
+      }),
+    );
+  }
+
+  /** Sends one request per name with bounded concurrency; returns when all are answered. */
+  async sendAll(names: string[], send: (name: string) => Promise<{ status: number; body: string }>): Promise<void> {
+    let next = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: Math.min(this.opts.concurrency, names.length) }, async () => {
+        while (next < names.length) {
+          const name = names[next++];
+          const st = this.crs.get(name)!;
+          st.sentAt = performance.now();
+          const r = await send(name);
+          st.respondedAt = performance.now();
+          if (r.status >= 300) failures.push(`${name}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+        }
+      }),
+    );
+    if (failures.length) throw new Error(`${failures.length} requests failed, e.g. ${failures[0]}`);
+  }
+
+  /** Waits until every CR is converged or --timeout passes (false); reports progress every 15 s. */
+  async waitConverged(t0: number, check: () => void): Promise<boolean> {
+    const n = this.crs.size;
+    const deadline = performance.now() + this.opts.timeoutS * 1000;
+    let lastReport = performance.now();
+    for (;;) {
+      check();
+      const states = [...this.crs.values()];
+      const done = states.filter((s) => s.deploymentReady && s.crReady).length;
+      if (done === states.length) return true;
+      if (performance.now() > deadline) {
+        log(`  not converged after ${this.opts.timeoutS} s: ${done}/${states.length}`);
+        return false;
+      }
+      if (performance.now() - lastReport > 15_000) {
+        lastReport = performance.now();
+        const deps = states.filter((s) => s.deploymentAt !== undefined).length;
+        const ready = states.filter((s) => s.deploymentReady).length;
+        log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: deployments ${deps}/${n}, ready ${ready}/${n}, converged ${done}/${n}`);
+      }
+      await sleep(25);
+    }
+  }
+
+  /** Waits until neither watch saw an event for `quietMs` (bounded). */
+  async quiesce(quietMs = 3000, maxMs = 60_000): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    while (performance.now() - this.lastEventAt < quietMs && performance.now() < deadline) await sleep(100);
+  }
+
+  /** The phase's figures from the tracked CRs, relative to `t0`. */
+  figures(t0: number, converged: boolean) {
+    const states = [...this.crs.values()];
+    const maxOf = (f: (s: CrState) => number | undefined) => {
+      const v = states.map(f);
+      return v.every((x) => x !== undefined) ? Math.max(...(v as number[])) - t0 : undefined;
+    };
+    return {
+      converged,
+      convergedCount: states.filter((s) => s.deploymentReady && s.crReady).length,
+      allSentMs: round(maxOf((s) => s.respondedAt), 0),
+      allDeploymentsMs: round(maxOf((s) => s.deploymentAt), 0),
+      allDeploymentsAvailableMs: this.opts.tier === 'workload' ? round(maxOf((s) => s.deploymentReadyAt), 0) : undefined,
+      allStatusMs: round(maxOf((s) => s.crReadyAt), 0),
+      latencyClientMs: roundStats(latencyStats(states.filter((s) => s.deploymentAt !== undefined).map((s) => s.deploymentAt! - s.sentAt!))),
+      requestMs: roundStats(latencyStats(states.map((s) => s.respondedAt! - s.sentAt!))),
+    };
+  }
+}
+
+export type PhaseFigures = ReturnType<Tracker['figures']>;
+
+/** Process and metrics state at a phase boundary. */
+export interface Snapshot {
+  wall: number;
+  proc?: ProcSample;
+  cpu: Record<string, number>;
+  opm?: Map<string, number>;
+  api: Map<string, number>;
+}
+
+export interface PhaseContext {
+  opts: Options;
+  n: number;
+  client: RawClient;
+  tracker: Tracker;
+  operator: BenchOperator;
+  apiserverMetrics(): Promise<string>;
+}
+
+/** CPU seconds so far of each process of the set-up, and of the benchmark itself. */
+function componentCpu(components: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, p] of Object.entries(components)) out[name] = procSample(p)?.cpuSeconds ?? NaN;
+  const self = process.cpuUsage();
+  out['benchmark client'] = (self.user + self.system) / 1e6;
+  return out;
+}
+
+export async function snapshot(ctx: PhaseContext): Promise<Snapshot> {
+  return {
+    wall: Date.now(),
+    proc: procSample(ctx.operator.pid),
+    cpu: componentCpu(ctx.operator.components),
+    opm: await scrape(ctx.operator.metricsPort).catch(() => undefined),
+    api: parsePrometheus(await ctx.apiserverMetrics(), API_SERIES),
+  };
+}
+
+/** Phase 1: create N objects at once (sizes round-robin) and wait until all converged. */
+export async function createPhase(ctx: PhaseContext, names: string[]): Promise<PhaseFigures> {
+  const { opts, tracker } = ctx;
+  const sizeFor = (i: number) => opts.minSize + (i % (opts.maxSize - opts.minSize + 1));
+  names.forEach((name, i) => tracker.crs.set(name, { size: sizeFor(i), deploymentReady: false, crReady: false }));
+  log(`  creating ${ctx.n} Memcached objects`);
+  const t0 = performance.now();
+  await tracker.sendAll(names, (name) =>
+    ctx.client.request('POST', CR_PATH, { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size: tracker.crs.get(name)!.size } }),
+  );
+  const fig = tracker.figures(t0, await tracker.waitConverged(t0, ctx.operator.check));
+  log(`  create: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`);
+  await tracker.quiesce();
+  return fig;
+}
+
+/** Phase 2: nothing changes for --idle seconds; samples the operator's process every second. */
+export async function idlePhase(ctx: PhaseContext): Promise<{ t: number; p: ProcSample }[]> {
+  log(`  idle ${ctx.opts.idleS} s`);
+  const samples: { t: number; p: ProcSample }[] = [];
+  const end = performance.now() + ctx.opts.idleS * 1000;
+  while (performance.now() < end) {
+    ctx.operator.check();
+    const p = procSample(ctx.operator.pid);
+    if (p) samples.push({ t: performance.now(), p });
+    await sleep(Math.min(1000, Math.max(0, end - performance.now())));
+  }
+  return samples;
+}
+
+/** Phase 3: change every size (min..max round-robin) and wait until all converged again. */
+export async function updatePhase(ctx: PhaseContext, names: string[]): Promise<PhaseFigures> {
+  const { opts, tracker } = ctx;
+  const nextSize = (s: number) => (s >= opts.maxSize ? opts.minSize : s + 1);
+  tracker.phase = 'update';
+  for (const st of tracker.crs.values()) {
+    Object.assign(st, { size: nextSize(st.size), sentAt: undefined, respondedAt: undefined, deploymentAt: undefined, deploymentReady: false, deploymentReadyAt: undefined, crReady: false, crReadyAt: undefined });
+  }
+  log(`  patching every size`);
+  const t1 = performance.now();
+  await tracker.sendAll(names, (name) => ctx.client.request('PATCH', `${CR_PATH}/${name}`, { spec: { size: tracker.crs.get(name)!.size } }, 'application/merge-patch+json'));
+  const fig = tracker.figures(t1, await tracker.waitConverged(t1, ctx.operator.check));
+  log(`  update: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`);
+  await tracker.quiesce();
+  return fig;
+}
+
+/** Phase 4: --single CRs one at a time on a quiet system (reaction latency without a queue). */
+export async function singlePhase(ctx: PhaseContext): Promise<CrState[]> {
+  const { opts, tracker } = ctx;
+  tracker.phase = 'single';
+  const singles: CrState[] = [];
+  for (let i = 0; i < opts.single; i++) {
+    const name = `single-${String(i).padStart(3, '0')}`;
+    const st: CrState = { size: opts.minSize, deploymentReady: false, crReady: false };
+    tracker.crs.set(name, st);
+    singles.push(st);
+    st.sentAt = performance.now();
+    const r = await ctx.client.request('POST', CR_PATH, { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size: st.size } });
+    st.respondedAt = performance.now();
+    if (r.status >= 300) throw new Error(`create ${name}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+    const deadline = performance.now() + 30_000;
+    while (st.deploymentAt === undefined && performance.now() < deadline) await sleep(2);
+    await sleep(250);
+  }
+  return singles;
+}
