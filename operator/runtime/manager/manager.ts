@@ -79,7 +79,7 @@ export class Manager {
         labelSelector: selector.labelSelector,
         resyncPeriodMs: this.options.syncPeriodMs,
         watchdogMs: this.params.watchdogMs,
-        log: this.log.child({ resource: name }, 'informer'),
+        log: this.log, // the informer names its logger (…informer) and adds the resource
         metrics: this.metrics.informer(name),
       });
       this.informers.set(id, informer);
@@ -165,7 +165,7 @@ export class Manager {
           namespace,
           name: opts.leaderElectionId,
           identity: this.identity,
-          log: log.child({ lease: `${namespace}/${opts.leaderElectionId}` }, 'leader-election'),
+          log, // the elector names its logger (…leader-election) and adds lease and identity
           metrics: this.metrics.leaderElection(opts.leaderElectionId),
           // Losing the lease means another replica may already be reconciling: stop at once.
           onStoppedLeading: () => void shutdown('leader lease lost', 1),
