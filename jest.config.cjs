@@ -6,7 +6,8 @@ const tsJest = [
 ];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': tsJest },
+  // Scripts and templates constructs import as text (constructs/text-files.d.ts).
+  transform: { '^.+\\.ts$': tsJest, '^.+\\.(sh|cfg)$': '<rootDir>/scripts/jest-text-transform.cjs' },
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };

@@ -12,6 +12,8 @@ export async function bundle(entry, outfile, root) {
     format: 'esm',
     target: 'node20',
     absWorkingDir: root,
+    // Shell scripts and config templates the constructs import (constructs/text-files.d.ts).
+    loader: { '.sh': 'text', '.cfg': 'text' },
     // CommonJS dependencies bundled into an ES module still call require() for builtins.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     metafile: true,

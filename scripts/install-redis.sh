@@ -2,7 +2,8 @@
 # Installs what the Redis real-process tests (test/integration/redis-*.test.ts) need from
 # Debian: redis-server, redis-sentinel, redis-cli (redis-tools), haproxy (the redis-ha master
 # endpoint), dnsmasq-base (stands in for cluster DNS), and unshare/nsenter/setpriv (util-linux)
-# and ip (iproute2) for the namespaces.
+# and ip (iproute2) for the namespaces; and shellcheck, which the unit tests run on the
+# constructs' shell scripts.
 # Idempotent and quiet: prints nothing and does nothing when everything is there; prints one
 # line when it installed something; prints apt's output only when it failed. Needs root.
 # The packages' own services are never started (policy-rc.d denies it during the install):
@@ -19,6 +20,7 @@ have haproxy || need+=(haproxy)
 have ip || need+=(iproute2)
 have pgrep || need+=(procps)
 have dnsmasq || need+=(dnsmasq-base)
+have shellcheck || need+=(shellcheck)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
