@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { memcachedOperatorSchema } from './memcached-operator';
 import { memcachedSampleSchema } from './memcached-sample';
+import { olmBundleSchema } from './olm-bundle';
 import { redisCommonSchema } from './redis-common';
 import { redisDeploymentSchema } from './redis-deployment';
 import { redisHaSchema } from './redis-ha';
@@ -31,6 +32,8 @@ export const stackSchema = z.strictObject({
     .strictObject({
       operator: memcachedOperatorSchema.prefault({}),
       sample: memcachedSampleSchema.prefault({}),
+      /** The OLM bundle (`npm run bundle`); see docs/olm.md. */
+      olm: olmBundleSchema.prefault({}),
     })
     .prefault({}),
 });
