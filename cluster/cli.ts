@@ -42,7 +42,19 @@ function tail(path: string, lines = 30): string {
   }
 }
 
+/** --nodes N (default 2); anything else is an error. */
+function nodeCount(args: string[]): number {
+  const rest = args.filter((a, i) => a !== '--nodes' && args[i - 1] !== '--nodes');
+  if (rest.length) throw new Error(`unknown argument ${rest[0]}`);
+  const i = args.indexOf('--nodes');
+  if (i < 0) return 2;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`--nodes needs a whole number from 1 to 100, not ${args[i + 1] ?? 'nothing'}`);
+  return n;
+}
+
 async function up(args: string[]): Promise<number> {
+  nodeCount(args);
   const existing = runningPid();
   if (existing) {
     console.log(`test cluster already running (pid ${existing}); kubeconfig: ${files.kubeconfig}`);
@@ -80,8 +92,7 @@ async function up(args: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<void> {
-  const i = args.indexOf('--nodes');
-  const nodes = i >= 0 ? Number(args[i + 1]) : 2;
+  const nodes = nodeCount(args);
   let cp: ControlPlane | undefined;
   let stopping = false;
   const shutdown = async () => {
@@ -125,7 +136,10 @@ async function down(): Promise<number> {
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'up':
-    process.exitCode = await up(rest);
+    process.exitCode = await up(rest).catch((err: Error) => {
+      console.error(`cluster:up: ${err.message}`);
+      return 2;
+    });
     break;
   case 'serve':
     await serve(rest).catch((err: Error) => {
@@ -138,6 +152,6 @@ switch (command) {
     process.exitCode = await down();
     break;
   default:
-    console.error('usage: node scripts/run-ts.mjs scripts/cluster.ts up [--nodes N] | down');
+    console.error('usage: node scripts/run-ts.mjs cluster/cli.ts up [--nodes N] | down   (npm run cluster:up / cluster:down)');
     process.exitCode = 2;
 }
