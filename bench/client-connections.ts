@@ -3,15 +3,15 @@
 // createDispatcher, not cached), so every API call opens a new TLS connection. This compares
 // that default with one dispatcher reused by every request, on an api-tier control plane,
 // with a ServiceAccount token as the operator has.
-//   node scripts/run-ts.mjs bench/lib/client-connections.ts [--requests 300] [--rounds 3]
+//   node scripts/run-ts.mjs bench/client-connections.ts [--requests 300] [--rounds 3]
 import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { reuseConnections } from '../../operator/runtime/client/kube-config';
-import { startControlPlane } from '../../cluster/controlplane';
-import { median, procSample } from './stats';
+import { reuseConnections } from '../operator/runtime/client/kube-config';
+import { startControlPlane } from '../cluster/controlplane';
+import { median, procSample } from './lib/stats';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });
 const n = Number(values.requests);
