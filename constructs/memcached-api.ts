@@ -21,10 +21,10 @@ export const DEFAULT_MEMCACHED_IMAGE = 'memcached:1.6.39-alpine';
 export const FIELD_MANAGER = 'memcached-operator';
 
 const { size, containerPort } = memcachedSpecSchema.properties;
-export const SIZE_MIN = size.minimum;
-export const SIZE_MAX = size.maximum;
-export const SIZE_DEFAULT = size.default;
-export const PORT_DEFAULT = containerPort.default;
+export const SIZE_MIN: number = size.minimum;
+export const SIZE_MAX: number = size.maximum;
+export const SIZE_DEFAULT: number = size.default;
+export const PORT_DEFAULT: number = containerPort.default;
 
 /** `cache.<domain>`: the API group for a group domain such as `example.com`. */
 export function memcachedGroup(domain = DEFAULT_GROUP_DOMAIN): string {

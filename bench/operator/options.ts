@@ -1,10 +1,11 @@
 // Command line of the operator benchmark (see main.ts for what a run does).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_OPERATOR_NAMESPACE, MEMCACHED_VERSION, memcachedGroup } from '../../constructs/memcached-api';
 
-export const GROUP = 'cache.example.com';
-export const VERSION = 'v1alpha1';
-export const OP_NS = 'memcached-operator-system';
+export const GROUP = memcachedGroup();
+export const VERSION = MEMCACHED_VERSION;
+export const OP_NS = DEFAULT_OPERATOR_NAMESPACE;
 export const OP_SA = 'memcached-operator';
 export const OP_USER = `system:serviceaccount:${OP_NS}:${OP_SA}`;
 export const ADMIN_USER = 'kubernetes-admin';

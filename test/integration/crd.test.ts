@@ -8,11 +8,12 @@ import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/
 import { waitFor } from '../support/wait';
 import { installOperatorPrerequisites, kubectl, type KubectlResult } from '../../cluster/operator-manifests';
 import { loadDist } from '../support/dist';
+import { MEMCACHED_VERSION, memcachedGroup, PORT_DEFAULT } from '../../constructs/memcached-api';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const KUBECONFIG = process.env.TEST_KUBECONFIG!;
-const GROUP = 'cache.example.com';
-const VERSION = 'v1alpha1';
+const GROUP = memcachedGroup();
+const VERSION = MEMCACHED_VERSION;
 const kc = kubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
@@ -61,15 +62,15 @@ describe('Memcached CRD on kube-apiserver', () => {
   describe('defaults', () => {
     it('an object without spec gets spec {size: 1, containerPort: 11211}', async () => {
       const r = ok(await create('no-spec'));
-      expect(JSON.parse(r.stdout).spec).toEqual({ size: 1, containerPort: 11211 });
-      expect((await get('no-spec')).spec).toEqual({ size: 1, containerPort: 11211 });
+      expect(JSON.parse(r.stdout).spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
+      expect((await get('no-spec')).spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
     });
 
     it('a spec without size gets size 1 and keeps what it sets', async () => {
       const r = ok(await create('no-size', { containerPort: 12345 }));
       expect(JSON.parse(r.stdout).spec).toEqual({ size: 1, containerPort: 12345 });
       const r2 = ok(await create('only-size', { size: 4 }));
-      expect(JSON.parse(r2.stdout).spec).toEqual({ size: 4, containerPort: 11211 });
+      expect(JSON.parse(r2.stdout).spec).toEqual({ size: 4, containerPort: PORT_DEFAULT });
     });
 
     it('size 0 is kept (a default fills only what is missing), and so are the bounds 5 and 65535', async () => {
@@ -79,7 +80,7 @@ describe('Memcached CRD on kube-apiserver', () => {
 
     it('defaults apply to server-side apply as well', async () => {
       ok(await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'], manifest('applied', {})));
-      expect((await get('applied')).spec).toEqual({ size: 1, containerPort: 11211 });
+      expect((await get('applied')).spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
     });
   });
 
@@ -104,7 +105,7 @@ describe('Memcached CRD on kube-apiserver', () => {
 
     it('the messages name the bounds the schema in dist/ declares', () => {
       expect(schema.properties.spec.properties.size).toMatchObject({ type: 'integer', format: 'int32', minimum: 0, maximum: 5, default: 1 });
-      expect(schema.properties.spec.properties.containerPort).toMatchObject({ type: 'integer', format: 'int32', minimum: 1, maximum: 65535, default: 11211 });
+      expect(schema.properties.spec.properties.containerPort).toMatchObject({ type: 'integer', format: 'int32', minimum: 1, maximum: 65535, default: PORT_DEFAULT });
     });
 
     it('status is validated too (through the status subresource)', async () => {
@@ -137,13 +138,13 @@ describe('Memcached CRD on kube-apiserver', () => {
       const r = await create('warned', { size: 2, bogus: 1 }, '--validate=warn');
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/Warning: unknown field "spec\.bogus"/);
-      expect((await get('warned')).spec).toEqual({ size: 2, containerPort: 11211 });
+      expect((await get('warned')).spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
     });
 
     it('--validate=false and the API server\'s default prune it', async () => {
       const r = await create('ignored', { size: 2, bogus: 1 }, '--validate=false');
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-      expect((await get('ignored')).spec).toEqual({ size: 2, containerPort: 11211 });
+      expect((await get('ignored')).spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
       // client-node sets no fieldValidation: the default (Warn) applies.
       const created: any = await custom.createNamespacedCustomObject({
         group: GROUP,
@@ -152,8 +153,8 @@ describe('Memcached CRD on kube-apiserver', () => {
         plural: 'memcacheds',
         body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name: 'raw' }, spec: { size: 2, bogus: 1 } },
       });
-      expect(created.spec).toEqual({ size: 2, containerPort: 11211 });
-      expect((await get('raw')).spec).toEqual({ size: 2, containerPort: 11211 });
+      expect(created.spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
+      expect((await get('raw')).spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
     });
 
     it('server-side apply rejects it whatever --validate says', async () => {
@@ -173,7 +174,7 @@ describe('Memcached CRD on kube-apiserver', () => {
       const r = ok(await k('scale', 'memcached/scaled', '--replicas=4'));
       expect(r.stdout).toMatch(/memcached\.cache\.example\.com\/scaled scaled/);
       const after = await get('scaled');
-      expect(after.spec).toEqual({ size: 4, containerPort: 11211 });
+      expect(after.spec).toEqual({ size: 4, containerPort: PORT_DEFAULT });
       expect(after.metadata.generation).toBe(before.metadata.generation + 1);
       // The short name works for scale too.
       ok(await k('scale', 'mc/scaled', '--replicas=0'));
@@ -243,17 +244,17 @@ describe('Memcached CRD on kube-apiserver', () => {
       const before = await get('st');
       const r = ok(await k('patch', 'memcached', 'st', '--subresource=status', '--type=merge', '-o', 'json', '-p', '{"spec":{"size":5,"containerPort":1},"status":{"replicas":1,"readyReplicas":1}}'));
       const after = JSON.parse(r.stdout);
-      expect(after.spec).toEqual({ size: 1, containerPort: 11211 });
+      expect(after.spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
       expect(after.status).toEqual({ replicas: 1, readyReplicas: 1 });
       expect(after.metadata.generation).toBe(before.metadata.generation);
-      expect((await get('st')).spec).toEqual({ size: 1, containerPort: 11211 });
+      expect((await get('st')).spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
     });
 
     it('a patch of status through the main resource is ignored; spec is written', async () => {
       const before = await get('st');
       const r = ok(await k('patch', 'memcached', 'st', '--type=merge', '-o', 'json', '-p', '{"spec":{"size":2},"status":{"replicas":0,"readyReplicas":0,"selector":"x=y"}}'));
       const after = JSON.parse(r.stdout);
-      expect(after.spec).toEqual({ size: 2, containerPort: 11211 });
+      expect(after.spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
       expect(after.status).toEqual({ replicas: 1, readyReplicas: 1 });
       expect(after.metadata.generation).toBe(before.metadata.generation + 1);
       // A create cannot set status either.

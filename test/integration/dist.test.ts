@@ -23,6 +23,7 @@ import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } fr
 import { waitFor } from '../support/wait';
 import { kubectl, kubectlApplyResult, type KubectlResult } from '../../cluster/operator-manifests';
 import { distDir, loadDist } from '../support/dist';
+import { PORT_DEFAULT } from '../../constructs/memcached-api';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = Record<string, any>;
@@ -446,7 +447,7 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     expect(got.code).toBe(0);
     const live = JSON.parse(got.stdout);
     expect(live.spec).toEqual(sample.spec);
-    expect(live.spec).toEqual({ size: 3, containerPort: 11211 });
+    expect(live.spec).toEqual({ size: 3, containerPort: PORT_DEFAULT });
   });
 
   it('every Service with a selector selects at least one of its stack\'s pods', async () => {

@@ -5,10 +5,11 @@ import { startControlPlane, type ControlPlane } from '../../cluster/controlplane
 import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
 import { waitFor } from '../support/wait';
+import { DEFAULT_OPERATOR_NAMESPACE, MEMCACHED_VERSION, memcachedGroup } from '../../constructs/memcached-api';
 
-const GROUP = 'cache.example.com';
-const VERSION = 'v1alpha1';
-const OP_NS = 'memcached-operator-system';
+const GROUP = memcachedGroup();
+const VERSION = MEMCACHED_VERSION;
+const OP_NS = DEFAULT_OPERATOR_NAMESPACE;
 
 let cp: ControlPlane;
 let custom: k8s.CustomObjectsApi;

@@ -9,12 +9,13 @@ import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } fr
 import { waitFor } from '../support/wait';
 import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
+import { DEFAULT_OPERATOR_NAMESPACE, MEMCACHED_VERSION, memcachedGroup, PORT_DEFAULT } from '../../constructs/memcached-api';
 
 
 
-const GROUP = 'cache.example.com';
-const VERSION = 'v1alpha1';
-const OP_NS = 'memcached-operator-system';
+const GROUP = memcachedGroup();
+const VERSION = MEMCACHED_VERSION;
+const OP_NS = DEFAULT_OPERATOR_NAMESPACE;
 const kc = kubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -68,10 +69,10 @@ describe('memcached operator', () => {
     expect(d.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'Memcached', name: 'memcached-sample', uid: o.metadata.uid, controller: true, blockOwnerDeletion: true })]);
     expect(d.spec!.template.spec!.containers[0].image).toBe('memcached:1.6.39-alpine');
     const svc = await core.readNamespacedService({ namespace: ns.name, name: 'memcached-sample' });
-    expect(svc.spec!.ports![0]).toMatchObject({ name: 'memcached', port: 11211 });
+    expect(svc.spec!.ports![0]).toMatchObject({ name: 'memcached', port: PORT_DEFAULT });
     const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: o.status.selector });
     expect(pods.items.filter((p) => p.status?.phase === 'Running').map((p) => p.metadata!.name).sort()).toEqual(o.status.nodes);
-    expect(o.spec.containerPort).toBe(11211); // the CRD's default
+    expect(o.spec.containerPort).toBe(PORT_DEFAULT); // the CRD's default
     expect(cond(o, 'Degraded')).toMatchObject({ status: 'False' });
     expect(cond(o, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
     // Events were recorded for what the operator created.
@@ -106,7 +107,7 @@ describe('memcached operator', () => {
   });
 
   it('never modifies a Deployment it does not own, and reports the conflict', async () => {
-    const foreign = renderMemcachedOperand({ owner: { apiVersion: `${GROUP}/${VERSION}`, name: 'taken', namespace: ns.name, uid: 'x' }, spec: { size: 1, containerPort: 11211 }, image: 'memcached:1.6.39-alpine' }).deployment;
+    const foreign = renderMemcachedOperand({ owner: { apiVersion: `${GROUP}/${VERSION}`, name: 'taken', namespace: ns.name, uid: 'x' }, spec: { size: 1, containerPort: PORT_DEFAULT }, image: 'memcached:1.6.39-alpine' }).deployment;
     delete foreign.metadata.ownerReferences;
     foreign.metadata.labels = { owner: 'someone-else' };
     foreign.spec.template.metadata.labels = { ...foreign.spec.template.metadata.labels, owner: 'someone-else' };

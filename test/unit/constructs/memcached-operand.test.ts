@@ -1,8 +1,9 @@
 import { memcachedSelector, renderMemcachedOperand, selectorString } from '../../../constructs/memcached-operand';
 import { driftedFields, operandDrift } from '../../../operator/memcached/drift';
+import { memcachedApiVersion, PORT_DEFAULT } from '../../../constructs/memcached-api';
 
-const owner = { apiVersion: 'cache.example.com/v1alpha1', name: 'memcached-sample', namespace: 'default', uid: 'uid-1' };
-const render = (size = 3, containerPort = 11211, name = owner.name) =>
+const owner = { apiVersion: memcachedApiVersion(), name: 'memcached-sample', namespace: 'default', uid: 'uid-1' };
+const render = (size = 3, containerPort = PORT_DEFAULT, name = owner.name) =>
   renderMemcachedOperand({ owner: { ...owner, name }, spec: { size, containerPort }, image: 'memcached:1.6.39-alpine' });
 
 describe('renderMemcachedOperand', () => {
@@ -44,11 +45,11 @@ describe('renderMemcachedOperand', () => {
   });
 
   it('selects only its own pods: selectors differ per object and match the template', () => {
-    const a = render(1, 11211, 'a').deployment;
-    const b = render(1, 11211, 'b').deployment;
+    const a = render(1, PORT_DEFAULT, 'a').deployment;
+    const b = render(1, PORT_DEFAULT, 'b').deployment;
     expect(a.spec.selector.matchLabels).not.toEqual(b.spec.selector.matchLabels);
     expect(a.spec.template.metadata.labels).toMatchObject(a.spec.selector.matchLabels);
-    expect(render(1, 11211, 'a').service.spec.selector).toEqual(a.spec.selector.matchLabels);
+    expect(render(1, PORT_DEFAULT, 'a').service.spec.selector).toEqual(a.spec.selector.matchLabels);
     expect(a.spec.template.metadata.labels).toMatchObject({ app: 'memcached', memcached_cr: 'a', 'app.kubernetes.io/managed-by': 'memcached-operator' });
     expect(selectorString('a')).toBe('app.kubernetes.io/name=memcached,app.kubernetes.io/instance=a');
   });

@@ -3,12 +3,13 @@
 import { renderMemcachedOperand } from '../../../../constructs/memcached-operand';
 import { Caches, Reconciler, Writer } from '../../../../operator/memcached/reconcile';
 import type { KubeObject } from '../../../../operator/runtime/object';
+import { memcachedApiVersion, PORT_DEFAULT } from '../../../../constructs/memcached-api';
 
 const cr: KubeObject = {
-  apiVersion: 'cache.example.com/v1alpha1',
+  apiVersion: memcachedApiVersion(),
   kind: 'Memcached',
   metadata: { name: 'm', namespace: 'ns', uid: 'uid-m', generation: 1 },
-  spec: { size: 2, containerPort: 11211 },
+  spec: { size: 2, containerPort: PORT_DEFAULT },
 };
 const IMAGE = 'memcached:1.6.39-alpine';
 
@@ -42,7 +43,7 @@ function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: s
   return { calls, messages, sent, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0) }) };
 }
 
-const rendered = renderMemcachedOperand({ owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' }, spec: { size: 2, containerPort: 11211 }, image: IMAGE });
+const rendered = renderMemcachedOperand({ owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' }, spec: { size: 2, containerPort: PORT_DEFAULT }, image: IMAGE });
 
 describe('Reconciler', () => {
   it('creates the Deployment and Service when they are missing', async () => {

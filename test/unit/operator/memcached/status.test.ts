@@ -1,7 +1,8 @@
 import { computeStatus, sameStatus } from '../../../../operator/memcached/status';
+import { memcachedApiVersion } from '../../../../constructs/memcached-api';
 
 const now = new Date('2026-01-01T00:00:00Z');
-const cr = (status?: object) => ({ apiVersion: 'cache.example.com/v1alpha1', metadata: { name: 'm', namespace: 'ns', uid: 'u', generation: 2 }, spec: { size: 3 }, status });
+const cr = (status?: object) => ({ apiVersion: memcachedApiVersion(), metadata: { name: 'm', namespace: 'ns', uid: 'u', generation: 2 }, spec: { size: 3 }, status });
 const deployment = (s: object, generation = 1) => ({ metadata: { name: 'm', generation }, status: { observedGeneration: generation, ...s } });
 const pod = (name: string, deleting = false) => ({ metadata: { name, ...(deleting ? { deletionTimestamp: 'x' } : {}) } });
 const cond = (st: any, type: string) => st.conditions.find((c: any) => c.type === type);
