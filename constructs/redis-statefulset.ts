@@ -11,7 +11,9 @@ import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
 import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, redisLabels } from './redis-common';
 import { toKubeResources } from './resources';
+import { fillTemplate } from './template';
 import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
+import startSh from './redis-statefulset/start.sh';
 
 export const redisStatefulSetSchema = z.strictObject({
   name: dnsLabel().max(52, 'must be at most 52 characters (pod names add an ordinal and the controller a hash)').default('redis-sfs'),
@@ -39,18 +41,9 @@ export const REPLICATION_CONF = [...REPLICATED_REDIS_CONF, ''].join('\n');
  * The container's start script. Ordinal 0 starts as master; any other ordinal starts as a
  * replica of pod 0's DNS name. Redis itself retries a master it cannot resolve or reach (once
  * a second), so a replica that starts before pod 0's name exists waits instead of crashing.
+ * The script is redis-statefulset/start.sh, imported as text (see text-files.d.ts).
  */
-export const START_SCRIPT = [
-  'set -eu',
-  'ordinal="${HOSTNAME##*-}"',
-  'if [ "$ordinal" = "0" ]; then',
-  '  echo "ordinal 0: starting as master"',
-  '  exec redis-server /etc/redis/redis.conf',
-  'fi',
-  'echo "ordinal $ordinal: starting as replica of $MASTER_HOST"',
-  `exec redis-server /etc/redis/redis.conf --replicaof "$MASTER_HOST" ${REDIS_PORT}`,
-  '',
-].join('\n');
+export const START_SCRIPT = fillTemplate('start.sh', startSh, { REDIS_PORT });
 
 export class RedisStatefulSetChart extends Chart {
   constructor(scope: Construct, id: string, props: RedisStatefulSetChartProps) {

@@ -67,7 +67,7 @@ describe('shell scripts pass shellcheck', () => {
   const programs = files.filter((f) => !libraries.has(f));
 
   it('finds the script files, and every library is sourced by a checked script', () => {
-    expect(files).toEqual(expect.arrayContaining(['constructs/redis-ha/common.sh', 'constructs/redis-ha/redis-start.sh', 'constructs/redis-ha/sentinel-start.sh']));
+    expect(files).toEqual(expect.arrayContaining(['constructs/redis-ha/common.sh', 'constructs/redis-ha/redis-start.sh', 'constructs/redis-ha/sentinel-start.sh', 'constructs/redis-statefulset/start.sh']));
     expect(programs).toEqual(expect.arrayContaining(['constructs/redis-ha/redis-start.sh', 'constructs/redis-ha/sentinel-start.sh']));
     for (const lib of libraries) expect(files).toContain(lib);
   });
