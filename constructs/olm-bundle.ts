@@ -35,8 +35,11 @@ export const olmBundleSchema = z
   .strictObject({
     /** OLM package name (catalogs, Subscriptions and the CSV name use it). */
     packageName: dnsLabel().default('memcached-operator'),
-    /** Channels this bundle is published in. */
-    channels: z.array(dnsSubdomain()).min(1, 'must name at least one channel').default(['alpha']),
+    /**
+     * Channels this bundle is published in. OLM's channel naming convention (checked by the
+     * good-practices validator): `candidate*` for previews, `fast*` and `stable*` for releases.
+     */
+    channels: z.array(dnsSubdomain()).min(1, 'must name at least one channel').default(['candidate']),
     /** Default channel of the package; defaults to the first of `channels`. */
     defaultChannel: dnsSubdomain().optional(),
     /** The CSV's version; defaults to the operator image's tag (which must then be semver). */

@@ -122,8 +122,8 @@ describe('bundle/ (npm run bundle)', () => {
       'operators.operatorframework.io.bundle.manifests.v1': 'manifests/',
       'operators.operatorframework.io.bundle.metadata.v1': 'metadata/',
       'operators.operatorframework.io.bundle.package.v1': 'memcached-operator',
-      'operators.operatorframework.io.bundle.channels.v1': 'alpha',
-      'operators.operatorframework.io.bundle.channel.default.v1': 'alpha',
+      'operators.operatorframework.io.bundle.channels.v1': 'candidate',
+      'operators.operatorframework.io.bundle.channel.default.v1': 'candidate',
     });
     const labels = Object.fromEntries(
       bundle.get('bundle.Dockerfile')!.split('\n').filter((l) => l.startsWith('LABEL ')).map((l) => l.slice(6).split('=') as [string, string]),
@@ -182,7 +182,7 @@ describe('the ClusterServiceVersion', () => {
       parseStackConfig({
         memcached: {
           operator: { image: 'ghcr.io/kube-tutorial-stack/memcached-operator:0.2.0' },
-          olm: { replaces: 'memcached-operator.v0.1.0', skipRange: '>=0.0.1 <0.2.0', channels: ['alpha', 'stable'], defaultChannel: 'stable' },
+          olm: { replaces: 'memcached-operator.v0.1.0', skipRange: '>=0.0.1 <0.2.0', channels: ['candidate', 'stable'], defaultChannel: 'stable' },
         },
       }),
     );
@@ -190,7 +190,7 @@ describe('the ClusterServiceVersion', () => {
     expect(c.metadata.name).toBe('memcached-operator.v0.2.0');
     expect(c.spec).toMatchObject({ version: '0.2.0', replaces: 'memcached-operator.v0.1.0' });
     expect(c.metadata.annotations['olm.skipRange']).toBe('>=0.0.1 <0.2.0');
-    expect(b.get('metadata/annotations.yaml')).toContain('operators.operatorframework.io.bundle.channels.v1: alpha,stable');
+    expect(b.get('metadata/annotations.yaml')).toContain('operators.operatorframework.io.bundle.channels.v1: candidate,stable');
     expect(b.get('metadata/annotations.yaml')).toContain('operators.operatorframework.io.bundle.channel.default.v1: stable');
   });
 
