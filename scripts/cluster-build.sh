@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the test control plane into .cache/cluster-bin/ (git-ignored):
 #   kube  multi-call binary: kube-apiserver | kube-controller-manager | kube-scheduler | etcd
-#         (test/cluster/main.go; symlinks named after each component point at it)
+#         (tools/kube/main.go; symlinks named after each component point at it)
 #   kwok  fake nodes/pods (sigs.k8s.io/kwok, pinned below)
-# and skips the build when nothing pinned changed: a stamp keyed on test/cluster/go.mod,
+# and skips the build when nothing pinned changed: a stamp keyed on tools/kube/go.mod,
 # go.sum, main.go, the kwok pin, this script and the Go version.
 #
 # KUBEBUILDER_ASSETS (a directory with kube-apiserver and etcd, e.g. from setup-envtest) is
@@ -15,7 +15,7 @@ set -euo pipefail
 
 KWOK_VERSION=v0.8.0
 root="$(cd "$(dirname "$0")/.." && pwd)"
-src="$root/test/cluster"
+src="$root/tools/kube"
 bin="${CLUSTER_BIN_DIR:-$root/.cache/cluster-bin}"
 force=0; [ "${1:-}" = "--force" ] && force=1
 
