@@ -1,6 +1,8 @@
-// Fills the `@NAME@` placeholders of a script or configuration template (a real file beside its
-// construct, imported as text). Both directions are checked, so a placeholder renamed on one
-// side fails synth instead of shipping a literal "@QUORUM@" into a pod.
+// Script and configuration files beside the constructs (imported as text): fill their `@NAME@`
+// placeholders, and hash what a pod mounts so a change rolls it. Placeholders are checked both
+// ways, so one renamed on one side fails synth instead of shipping a literal "@QUORUM@".
+import { createHash } from 'node:crypto';
+
 const PLACEHOLDER = /@([A-Z][A-Z0-9_]*)@/g;
 
 export function fillTemplate(file: string, template: string, values: Record<string, string | number>): string {
@@ -23,4 +25,12 @@ export function fillTemplate(file: string, template: string, values: Record<stri
     throw new Error(`template ${file}: ${problems.join('; ')}`);
   }
   return text;
+}
+
+/**
+ * The `checksum/config` annotation value for a pod template: a hash of the ConfigMap data its
+ * pods mount, so a change to a script or config rolls the pods.
+ */
+export function configChecksum(data: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify(data)).digest('hex');
 }

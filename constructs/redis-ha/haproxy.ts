@@ -17,10 +17,9 @@ import { imageVersion, recommendedLabels, selectorLabels } from '../labels';
 import { withDefaults } from '../props';
 import { REDIS_PORT } from '../redis-common';
 import { toKubeResources } from '../resources';
-import { fillTemplate } from '../template';
+import { configChecksum, fillTemplate } from '../template';
 import type { Resources } from '../validation';
 import haproxyCfgTemplate from './haproxy.cfg';
-import { checksum } from './sentinel';
 
 /** The official haproxy image's own `haproxy` user. */
 export const HAPROXY_UID = 99;
@@ -103,7 +102,7 @@ export class RedisMasterProxy extends Construct {
         replicas: p.replicas,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels, annotations: { 'checksum/config': checksum(data) } },
+          metadata: { labels, annotations: { 'checksum/config': configChecksum(data) } },
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,

@@ -10,7 +10,6 @@
 // The start scripts are real files beside this one (common.sh, redis-start.sh,
 // sentinel-start.sh; `@NAME@` placeholders filled at synth), imported as text: see
 // ../text-files.d.ts.
-import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { restrictedContainerSpec, restrictedPodSpec } from '../hardening';
@@ -18,7 +17,7 @@ import { imageVersion, recommendedLabels, selectorLabels } from '../labels';
 import { REDIS_PORT, REDIS_UID, REPLICATED_REDIS_CONF } from '../redis-common';
 import { toKubeResources } from '../resources';
 import { withDefaults } from '../props';
-import { fillTemplate } from '../template';
+import { configChecksum, fillTemplate } from '../template';
 import type { Resources } from '../validation';
 import commonSh from './common.sh';
 import redisStartSh from './redis-start.sh';
@@ -113,10 +112,6 @@ const SENTINEL_LIVENESS =
 const SENTINEL_READINESS =
   AUTH_CLI + `reply="$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" 2>&1)"; case "$reply" in OK*) exit 0;; *) echo "$reply"; exit 1;; esac`;
 
-export function checksum(data: Record<string, string>): string {
-  return createHash('sha256').update(JSON.stringify(data)).digest('hex');
-}
-
 export class RedisSentinelStatefulSet extends Construct {
   readonly configMap: k8s.KubeConfigMap;
   /** Per-pod host names, published before pods are ready. */
@@ -205,7 +200,7 @@ export class RedisSentinelStatefulSet extends Construct {
         updateStrategy: { type: 'RollingUpdate' },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
-          metadata: { labels, annotations: { 'checksum/config': checksum(configData) } },
+          metadata: { labels, annotations: { 'checksum/config': configChecksum(configData) } },
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
