@@ -2,6 +2,8 @@
 # Builds the Operator Lifecycle Manager parts the OLM tests use into .cache/olm-bin/ (git-ignored):
 #   olm-validate  the operator-framework/api bundle validators (tools/olm-validate/main.go)
 #   olm           OLM's olm-operator (cmd/olm of operator-lifecycle-manager, a `tool` of tools/olm/)
+#   olm-rbac      the RBAC OLM's resolver generates for a CSV (tools/olm/rbac/main.go): what the
+#                 catalog operator's InstallPlan would create, for the install test
 #   crds/         OLM's CRDs (ClusterServiceVersion, OperatorGroup, ...) from the
 #                 operator-framework/api version that olm-operator is built with
 # and skips the build when nothing pinned changed: a stamp keyed on both modules' go.mod,
@@ -23,8 +25,8 @@ mkdir -p "$bin"
 exec 9>"$bin/.lock"
 flock 9   # one build at a time (parallel test runs)
 
-stamp="$( { cat "$root"/tools/olm/go.mod "$root"/tools/olm/go.sum "$root"/tools/olm-validate/go.mod "$root"/tools/olm-validate/go.sum "$root"/tools/olm-validate/*.go "$0"; go version; } | sha256sum | cut -d' ' -f1)"
-if [ "$force" = 0 ] && [ -x "$bin/olm" ] && [ -x "$bin/olm-validate" ] && [ -f "$bin/crds/operators.coreos.com_clusterserviceversions.yaml" ] && [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
+stamp="$( { cat "$root"/tools/olm/go.mod "$root"/tools/olm/go.sum "$root"/tools/olm/rbac/*.go "$root"/tools/olm-validate/go.mod "$root"/tools/olm-validate/go.sum "$root"/tools/olm-validate/*.go "$0"; go version; } | sha256sum | cut -d' ' -f1)"
+if [ "$force" = 0 ] && [ -x "$bin/olm" ] && [ -x "$bin/olm-rbac" ] && [ -x "$bin/olm-validate" ] && [ -f "$bin/crds/operators.coreos.com_clusterserviceversions.yaml" ] && [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "olm-build: up to date in $bin"
   exit 0
 fi
@@ -45,6 +47,10 @@ start=$SECONDS
   -o "$bin/olm.tmp" "$OLM_PKG/cmd/olm")
 mv -f "$bin/olm.tmp" "$bin/olm"
 echo "olm-build: olm built in $((SECONDS - start))s ($(du -h "$bin/olm" | cut -f1))"
+start=$SECONDS
+(cd "$root/tools/olm" && go build -trimpath -ldflags "-s -w" -o "$bin/olm-rbac.tmp" ./rbac)
+mv -f "$bin/olm-rbac.tmp" "$bin/olm-rbac"
+echo "olm-build: olm-rbac built in $((SECONDS - start))s"
 
 # The CRDs OLM's own manifests install, from the api module olm-operator is compiled against.
 api_dir="$(cd "$root/tools/olm" && go list -m -f '{{.Dir}}' github.com/operator-framework/api)"

@@ -6,6 +6,12 @@ go 1.26.0
 tool github.com/operator-framework/operator-lifecycle-manager/cmd/olm
 
 require (
+	github.com/operator-framework/api v0.36.0
+	github.com/operator-framework/operator-lifecycle-manager v0.38.0
+	k8s.io/apimachinery v0.34.1
+)
+
+require (
 	cel.dev/expr v0.24.0 // indirect
 	github.com/AdaLogics/go-fuzz-headers v0.0.0-20240806141605-e8a1dd7889d6 // indirect
 	github.com/BurntSushi/toml v1.5.0 // indirect
@@ -84,8 +90,6 @@ require (
 	github.com/opencontainers/runtime-spec v1.2.1 // indirect
 	github.com/openshift/api v0.0.0-20221021112143-4226c2167e40 // indirect
 	github.com/openshift/client-go v0.0.0-20220525160904-9e1acff93e4a // indirect
-	github.com/operator-framework/api v0.36.0 // indirect
-	github.com/operator-framework/operator-lifecycle-manager v0.38.0 // indirect
 	github.com/operator-framework/operator-registry v1.61.0 // indirect
 	github.com/otiai10/copy v1.14.1 // indirect
 	github.com/otiai10/mint v1.6.3 // indirect
@@ -139,7 +143,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	k8s.io/api v0.34.1 // indirect
 	k8s.io/apiextensions-apiserver v0.34.1 // indirect
-	k8s.io/apimachinery v0.34.1 // indirect
 	k8s.io/apiserver v0.34.1 // indirect
 	k8s.io/client-go v0.34.1 // indirect
 	k8s.io/component-base v0.34.1 // indirect
