@@ -7,3 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-redis.sh
 bash scripts/cluster-build.sh
+bash scripts/olm-build.sh
