@@ -7,4 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-redis.sh
 bash scripts/cluster-build.sh
+bash scripts/flux-build.sh
 bash scripts/olm-build.sh
