@@ -95,6 +95,7 @@ describe('OLM olm-operator installs the bundle', () => {
   let olm: ChildProcess | undefined;
   let installNs: TestNamespace;
   let appNs: TestNamespace;
+  const extraNamespaces: TestNamespace[] = [];
 
   const csvObj = (ns: string, name: string) =>
     custom.getNamespacedCustomObject({ group: 'operators.coreos.com', version: 'v1alpha1', namespace: ns, plural: 'clusterserviceversions', name }) as Promise<Obj>;
@@ -197,7 +198,7 @@ describe('OLM olm-operator installs the bundle', () => {
       olm.kill('SIGTERM');
       await new Promise((r) => olm!.once('exit', r));
     }
-    await Promise.all([installNs?.delete(), appNs?.delete()]);
+    await Promise.all([installNs?.delete(), appNs?.delete(), ...extraNamespaces.map((n) => n.delete())]);
   });
 
   it('the CSV reaches Succeeded: olm-operator accepts the RBAC OLM generates and creates the Deployment from dist/', async () => {
@@ -284,5 +285,16 @@ describe('OLM olm-operator installs the bundle', () => {
     expect(d.spec!.template.spec!.containers[0].image).toBe('ghcr.io/kube-tutorial-stack/memcached-operator:0.2.0');
     expect(d.metadata!.labels!['olm.owner']).toBe('memcached-operator.v0.2.0');
     expect(olm!.exitCode).toBeNull();
+  });
+
+  it('refuses an OperatorGroup the install modes do not allow: one target namespace for an AllNamespaces bundle', async () => {
+    const single = await createTestNamespace('olm-single');
+    extraNamespaces.push(single);
+    await objects.create({ apiVersion: 'operators.coreos.com/v1', kind: 'OperatorGroup', metadata: { name: 'one', namespace: single.name }, spec: { targetNamespaces: [appNs.name] } } as never);
+    const csv = await applyBundle(BUNDLE, single.name);
+    const failed = await waitPhase(single.name, csv.metadata.name, 'Failed');
+    expect(failed.status.reason).toBe('UnsupportedOperatorGroup');
+    expect(failed.status.message).toMatch(/SingleNamespace/);
+    await expect(apps.readNamespacedDeployment({ namespace: single.name, name: 'memcached-operator' })).rejects.toMatchObject({ code: 404 });
   });
 });
