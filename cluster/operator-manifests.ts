@@ -1,6 +1,8 @@
-// Applies synthesized manifests the way users do: `kubectl apply --server-side`. (client-node's
-// KubernetesObjectApi re-serializes objects through its typed models, which silently drops
-// CRD schema keys such as `default`; kubectl sends the YAML as written.)
+// The operator's prerequisites (Namespace, CRD, RBAC from dist/) for the operator tests and the
+// benchmark, and kubectl helpers. Manifests are applied the way users do: `kubectl apply
+// --server-side`. (client-node's KubernetesObjectApi re-serializes objects through its typed
+// models, which silently drops CRD schema keys such as `default`; kubectl sends the YAML as
+// written.)
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync, spawn } from 'node:child_process';
 import { loadDist } from './dist';
