@@ -43,128 +43,55 @@ export class RuntimeMetrics {
     this.registry = new Registry();
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers });
+    const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers });
 
-    this.reconcileTotal = new Counter({
-      name: 'controller_runtime_reconcile_total',
-      help: 'Total number of reconciliations per controller',
-      labelNames: ['controller', 'result'],
-      registers,
-    });
-    this.reconcileErrors = new Counter({
-      name: 'controller_runtime_reconcile_errors_total',
-      help: 'Total number of reconciliation errors per controller',
-      labelNames: ['controller'],
-      registers,
-    });
-    this.reconcileTime = new Histogram({
-      name: 'controller_runtime_reconcile_time_seconds',
-      help: 'Length of time per reconciliation per controller',
-      labelNames: ['controller'],
-      buckets: RECONCILE_BUCKETS,
-      registers,
-    });
-    this.maxConcurrent = new Gauge({
-      name: 'controller_runtime_max_concurrent_reconciles',
-      help: 'Maximum number of concurrent reconciles per controller',
-      labelNames: ['controller'],
-      registers,
-    });
-    this.activeWorkers = new Gauge({
-      name: 'controller_runtime_active_workers',
-      help: 'Number of currently used workers per controller',
-      labelNames: ['controller'],
-      registers,
-    });
+    this.reconcileTotal = counter('controller_runtime_reconcile_total', 'Total number of reconciliations per controller', ['controller', 'result']);
+    this.reconcileErrors = counter('controller_runtime_reconcile_errors_total', 'Total number of reconciliation errors per controller', ['controller']);
+    this.reconcileTime = histogram('controller_runtime_reconcile_time_seconds', 'Length of time per reconciliation per controller', ['controller'], RECONCILE_BUCKETS);
+    this.maxConcurrent = gauge('controller_runtime_max_concurrent_reconciles', 'Maximum number of concurrent reconciles per controller', ['controller']);
+    this.activeWorkers = gauge('controller_runtime_active_workers', 'Number of currently used workers per controller', ['controller']);
 
     const queueLabels = ['name', 'controller'] as const;
-    this.queueDepth = new Gauge({
-      name: 'workqueue_depth',
-      help: 'Current depth of workqueue',
-      labelNames: queueLabels,
-      registers,
-    });
-    this.queueAdds = new Counter({
-      name: 'workqueue_adds_total',
-      help: 'Total number of adds handled by workqueue',
-      labelNames: queueLabels,
-      registers,
-    });
-    this.queueLatency = new Histogram({
-      name: 'workqueue_queue_duration_seconds',
-      help: 'How long in seconds an item stays in workqueue before being requested',
-      labelNames: queueLabels,
-      buckets: QUEUE_BUCKETS,
-      registers,
-    });
-    this.workDuration = new Histogram({
-      name: 'workqueue_work_duration_seconds',
-      help: 'How long in seconds processing an item from workqueue takes',
-      labelNames: queueLabels,
-      buckets: QUEUE_BUCKETS,
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'workqueue_retries_total',
-      help: 'Total number of retries handled by workqueue',
-      labelNames: queueLabels,
-      registers,
-    });
+    this.queueDepth = gauge('workqueue_depth', 'Current depth of workqueue', queueLabels);
+    this.queueAdds = counter('workqueue_adds_total', 'Total number of adds handled by workqueue', queueLabels);
+    this.queueLatency = histogram('workqueue_queue_duration_seconds', 'How long in seconds an item stays in workqueue before being requested', queueLabels, QUEUE_BUCKETS);
+    this.workDuration = histogram('workqueue_work_duration_seconds', 'How long in seconds processing an item from workqueue takes', queueLabels, QUEUE_BUCKETS);
+    this.retries = counter('workqueue_retries_total', 'Total number of retries handled by workqueue', queueLabels);
     const inFlight = this.inFlight;
-    new Gauge({
-      name: 'workqueue_unfinished_work_seconds',
-      help:
-        'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. ' +
+    const inFlightGauge = (name: string, help: string, pick: (stats: InFlightStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: queueLabels,
+        registers,
+        collect() {
+          for (const [queue, read] of inFlight) this.set({ name: queue, controller: queue }, pick(read()));
+        },
+      });
+    inFlightGauge(
+      'workqueue_unfinished_work_seconds',
+      'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. ' +
         'Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases',
-      labelNames: queueLabels,
-      registers,
-      collect() {
-        for (const [name, read] of inFlight) this.set({ name, controller: name }, read().unfinishedSeconds);
-      },
-    });
-    new Gauge({
-      name: 'workqueue_longest_running_processor_seconds',
-      help: 'How many seconds has the longest running processor for workqueue been running',
-      labelNames: queueLabels,
-      registers,
-      collect() {
-        for (const [name, read] of inFlight) this.set({ name, controller: name }, read().longestSeconds);
-      },
-    });
+      (stats) => stats.unfinishedSeconds,
+    );
+    inFlightGauge(
+      'workqueue_longest_running_processor_seconds',
+      'How many seconds has the longest running processor for workqueue been running',
+      (stats) => stats.longestSeconds,
+    );
 
-    this.leaderStatus = new Gauge({
-      name: 'leader_election_master_status',
-      help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
-      labelNames: ['name'],
-      registers,
-    });
+    this.leaderStatus = gauge('leader_election_master_status', 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master', ['name']);
 
-    this.informerLists = new Counter({
-      name: 'informer_lists_total',
-      help: 'Full lists done by informers (start, relist after 410 Gone)',
-      labelNames: ['resource'],
-      registers,
-    });
-    this.watchRestarts = new Counter({
-      name: 'informer_watch_restarts_total',
-      help: 'Informer watch restarts by reason (closed, timeout, watchdog, gone, error)',
-      labelNames: ['resource', 'reason'],
-      registers,
-    });
-    this.informerEvents = new Counter({
-      name: 'informer_watch_events_total',
-      help: 'Watch events received by informers by type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)',
-      labelNames: ['resource', 'type'],
-      registers,
-    });
-    this.informerObjects = new Gauge({
-      name: 'informer_cached_objects',
-      help: 'Objects in the informer cache',
-      labelNames: ['resource'],
-      registers,
-    });
+    this.informerLists = counter('informer_lists_total', 'Full lists done by informers (start, relist after 410 Gone)', ['resource']);
+    this.watchRestarts = counter('informer_watch_restarts_total', 'Informer watch restarts by reason (closed, timeout, watchdog, gone, error)', ['resource', 'reason']);
+    this.informerEvents = counter('informer_watch_events_total', 'Watch events received by informers by type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)', ['resource', 'type']);
+    this.informerObjects = gauge('informer_cached_objects', 'Objects in the informer cache', ['resource']);
   }
 
-  /** Hooks for WorkQueue.runWorkers of controller `controller`; zero-initialises its series. */
+  /** Hooks for the worker loop of controller `controller` (controller.ts); zero-initialises its series. */
   controller(controller: string): ControllerMetrics {
     for (const result of RESULTS) this.reconcileTotal.inc({ controller, result }, 0);
     this.reconcileErrors.inc({ controller }, 0);
