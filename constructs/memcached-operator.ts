@@ -30,7 +30,7 @@ export const memcachedOperatorSchema = z.strictObject({
   /** Namespaces to watch; empty: all namespaces. */
   watchNamespaces: z.array(dnsLabel()).default([]),
   logLevel: z.enum(['debug', 'info', 'error']).default('info'),
-  resources: resources().default({
+  resources: resources({
     requests: { cpu: '10m', memory: '64Mi' },
     limits: { cpu: '500m', memory: '256Mi' },
   }),

@@ -17,7 +17,7 @@ export const REDIS_PORT_NAME = 'redis';
 export const redisCommonSchema = z.strictObject({
   /** Official Redis image (Debian based: its scripts use `getent` and `sh`). */
   image: pinnedImage().default('redis:8.2.2'),
-  resources: resources().default({
+  resources: resources({
     requests: { cpu: '50m', memory: '64Mi' },
     limits: { cpu: '500m', memory: '256Mi' },
   }),

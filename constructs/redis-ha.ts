@@ -65,14 +65,14 @@ export const redisHaSchema = z
     antiAffinity: z.enum(['soft', 'hard']).default(D.antiAffinity),
     sentinel: z
       .strictObject({
-        resources: resources().default(D.sentinelResources),
+        resources: resources(D.sentinelResources),
       })
       .prefault({}),
     haproxy: z
       .strictObject({
         image: pinnedImage().default(REDIS_MASTER_PROXY_DEFAULTS.image),
         replicas: int().min(1, 'must be at least 1').max(10, 'must be at most 10').default(REDIS_MASTER_PROXY_DEFAULTS.replicas),
-        resources: resources().default(REDIS_MASTER_PROXY_DEFAULTS.resources),
+        resources: resources(REDIS_MASTER_PROXY_DEFAULTS.resources),
       })
       .prefault({}),
   })

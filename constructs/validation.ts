@@ -52,22 +52,48 @@ export const replicas = (max = 100) =>
 export const port = () =>
   z.number().int('must be a whole number').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 
-/** CPU as cdk8s-plus can render it: millicores (`250m`) or whole/decimal cores (`0.5`, `2`). */
+/**
+ * CPU as cdk8s-plus can render it: millicores (`250m`) or whole/decimal cores (`0.5`, `2`).
+ * A YAML number (`cpu: 2`, `cpu: 0.5`) is accepted as Kubernetes accepts it, as that many cores.
+ */
 export const cpuQuantity = () =>
-  z.string().regex(/^(\d+m|\d+(\.\d{1,3})?)$/, "must be CPU in millicores ('250m') or cores ('0.5', '2')");
+  z.preprocess(
+    (v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : v),
+    z.string().regex(/^(\d+m|\d+(\.\d{1,3})?)$/, "must be CPU in millicores ('250m') or cores ('0.5', '2')"),
+  );
 
 /** Memory as cdk8s-plus can render it: mebibytes or gibibytes (`64Mi`, `1Gi`). */
 export const memoryQuantity = () =>
   z.string().regex(/^\d+(\.\d+)?(Mi|Gi)$/, "must be memory in Mi or Gi ('64Mi', '1Gi')");
 
-export const resources = () =>
-  z
-    .strictObject({
-      requests: z.strictObject({ cpu: cpuQuantity(), memory: memoryQuantity() }),
-      limits: z.strictObject({ cpu: cpuQuantity(), memory: memoryQuantity() }),
-    })
+export interface Resources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+/** What a user may write for `resources` (CPU also as a number; with defaults, any part). */
+export interface ResourcesInput {
+  requests?: { cpu?: string | number; memory?: string };
+  limits?: { cpu?: string | number; memory?: string };
+}
+
+/**
+ * Container requests and limits. With `defaults`, every part is optional and a partial
+ * setting (only `requests`, or only `limits.memory`) is merged over the defaults field by
+ * field; the merged result must still have requests within limits.
+ */
+export function resources(): z.ZodType<Resources, ResourcesInput>;
+export function resources(defaults: Resources): z.ZodPrefault<z.ZodType<Resources, ResourcesInput>>;
+export function resources(defaults?: Resources): z.ZodType {
+  const pair = (d?: { cpu: string; memory: string }) =>
+    d
+      ? z.strictObject({ cpu: cpuQuantity().default(d.cpu), memory: memoryQuantity().default(d.memory) }).prefault({})
+      : z.strictObject({ cpu: cpuQuantity(), memory: memoryQuantity() });
+  const schema = z
+    .strictObject({ requests: pair(defaults?.requests), limits: pair(defaults?.limits) })
     .refine((r) => cpuMillis(r.requests.cpu) <= cpuMillis(r.limits.cpu), 'requests.cpu must not exceed limits.cpu')
     .refine((r) => memoryMi(r.requests.memory) <= memoryMi(r.limits.memory), 'requests.memory must not exceed limits.memory');
+  return defaults ? (schema as z.ZodType<Resources, ResourcesInput>).prefault({}) : schema;
+}
 
 export function cpuMillis(cpu: string): number {
   return cpu.endsWith('m') ? parseInt(cpu, 10) : Math.round(parseFloat(cpu) * 1000);
@@ -76,7 +102,6 @@ export function cpuMillis(cpu: string): number {
 export function memoryMi(mem: string): number {
   return parseFloat(mem) * (mem.endsWith('Gi') ? 1024 : 1);
 }
-export type Resources = z.infer<ReturnType<typeof resources>>;
 
 /** The tag of an image reference, or undefined when it has none. */
 export function imageTag(image: string): string | undefined {
