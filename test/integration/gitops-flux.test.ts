@@ -335,7 +335,8 @@ test('first sync: every object of dist/ applied and healthy in one pass, lastApp
       for (let i = 0; i < s.spec.replicas; i++) {
         const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: s.metadata.namespace, name: `${tpl.metadata.name}-${s.metadata.name}-${i}` });
         expect(claim.status?.phase).toBe('Bound');
-        expect(claim.spec?.storageClassName).toBe(STORAGE_CLASS);
+        // dist/'s templates name no class: the DefaultStorageClass admission filled in the default one
+        expect(claim.spec?.storageClassName).toBe(tpl.spec.storageClassName ?? STORAGE_CLASS);
         const pv = await core.readPersistentVolume({ name: claim.spec!.volumeName! });
         expect(pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe(PROVISIONER);
       }
@@ -373,6 +374,33 @@ test('a commit that deletes a stack prunes it', async () => {
     await waitFor(`${inventoryId(o)} to be deleted`, async () => !(await exists(o)), { timeoutMs: 30_000 });
   }
   for (const o of distObjects()) expect({ id: inventoryId(o), exists: await exists(o) }).toEqual({ id: inventoryId(o), exists: true });
+});
+
+test("the pruned StatefulSet's claims stay until deleted; then the provisioner deletes their volumes", async () => {
+  // Pruning deletes the StatefulSet, not the claims of its volumeClaimTemplates (Kubernetes keeps them by default).
+  const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: 'default' })).items.filter((c) =>
+    /^data-redis-sfs-\d+$/.test(c.metadata!.name!),
+  );
+  expect(claims.map((c) => c.metadata!.name).sort()).toEqual(['data-redis-sfs-0', 'data-redis-sfs-1']);
+  const volumes = await Promise.all(claims.map((c) => core.readPersistentVolume({ name: c.spec!.volumeName! })));
+  for (const pv of volumes) expect(existsSync(pv.spec!.hostPath!.path)).toBe(true);
+  for (const c of claims) await core.deleteNamespacedPersistentVolumeClaim({ namespace: 'default', name: c.metadata!.name! });
+  for (const pv of volumes) {
+    await waitFor(
+      `volume ${pv.metadata!.name} to be deleted`,
+      async () => {
+        try {
+          await core.readPersistentVolume({ name: pv.metadata!.name! });
+          return false;
+        } catch (err) {
+          if ((err as { code?: number }).code === 404) return true;
+          throw err;
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(existsSync(pv.spec!.hostPath!.path)).toBe(false);
+  }
 });
 
 test('a commit with an invalid value applies nothing and turns the Kustomization Ready=False with the server message', async () => {
