@@ -36,6 +36,17 @@ export const stackSchema = z.strictObject({
       olm: olmBundleSchema.prefault({}),
     })
     .prefault({}),
+}).superRefine((c, ctx) => {
+  // An operator limited to some namespaces never sees a sample outside them.
+  const { watchNamespaces } = c.memcached.operator;
+  const { namespace } = c.memcached.sample;
+  if (watchNamespaces.length > 0 && !watchNamespaces.includes(namespace)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['memcached', 'sample', 'namespace'],
+      message: `"${namespace}" is not in memcached.operator.watchNamespaces (${watchNamespaces.join(', ')}), so the operator would never reconcile the sample; add it there or move the sample`,
+    });
+  }
 });
 export type StackConfig = z.output<typeof stackSchema>;
 
