@@ -20,7 +20,8 @@ export interface Caches {
 /** The writes a reconcile may make. Errors carry the HTTP status in `code` (client-node). */
 export interface Writer {
   create(obj: Record<string, any>): Promise<void>;
-  apply(obj: Record<string, any>): Promise<void>;
+  /** Server-side apply; resolves with the object the server returned (when it returns one). */
+  apply(obj: Record<string, any>): Promise<KubeObject | void>;
   patchStatus(cr: KubeObject, status: object): Promise<void>;
   event(cr: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
@@ -32,7 +33,15 @@ export interface ReconcilerOptions {
   readonly image: string;
   readonly log?: Logger;
   readonly now?: () => Date;
+  /**
+   * How long a create this process made (or found already done: 409) is trusted to be on its
+   * way to the cache; meanwhile the object is not created again. Default 5 s.
+   */
+  readonly createExpectationMs?: number;
 }
+
+/** What ensuring one operand object came to. */
+type Outcome = 'created' | 'pending' | 'conflict' | 'unchanged' | 'applied' | 'applied-unchanged';
 
 export interface MemcachedResult extends ReconcileResult {
   /** Number of API writes this reconcile made (for tests and benchmarks). */
@@ -53,6 +62,14 @@ export class Reconciler {
    * nothing downstream may change a cached rendering.
    */
   private readonly rendered = new Map<string, { inputs: string; operand: ReturnType<typeof renderMemcachedOperand> }>();
+
+  /**
+   * Creates this process made (or that returned 409) whose objects the cache has not shown
+   * yet, per key and kind, with the time they were made. Like client-go's ReplicaSet
+   * "expectations": a reconcile that runs before the informer delivered the operator's own
+   * create must neither create again nor mistake the 409 for somebody else's object.
+   */
+  private readonly expected = new Map<string, Map<string, number>>();
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -85,6 +102,7 @@ export class Reconciler {
     if (!cr || cr.metadata?.deletionTimestamp) {
       this.written.delete(key);
       this.rendered.delete(key);
+      this.expected.delete(key);
       return { writes: 0 };
     }
 
@@ -104,7 +122,7 @@ export class Reconciler {
       ? [{ kind: foreign[0], outcome: 'conflict' as const, error: undefined as unknown }]
       : await Promise.all(
           objects.map(([kind, desired, live]) =>
-            this.ensure(cr, kind, desired, live).then(
+            this.ensure(key, cr, kind, desired, live).then(
               (outcome) => ({ kind, outcome, error: undefined as unknown }),
               (error: unknown) => ({ kind, outcome: 'failed' as const, error }),
             ),
@@ -116,10 +134,11 @@ export class Reconciler {
     const created = outcomes.filter((o) => o.outcome === 'created').map((o) => o.kind);
     if (created.length) void this.emit(cr, 'Normal', 'Created', `Created ${created.join(' and ')} ${namespace}/${name}`);
     for (const { kind, outcome, error } of outcomes) {
-      if (outcome === 'created' || outcome === 'applied') writes++;
+      if (outcome === 'created' || outcome === 'applied' || outcome === 'applied-unchanged') writes++;
       if (problem) continue; // the first problem (Deployment before Service) is reported
-      const code = error === undefined ? undefined : httpStatus(error);
-      if (outcome === 'conflict' || code === 409) {
+      // Only an object seen in the cache without this Memcached's controller reference is a
+      // conflict; a 409 on create is not (see ensure), it ends as 'pending'.
+      if (outcome === 'conflict') {
         problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
       } else if (outcome === 'failed') {
         problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(error)}` };
@@ -129,11 +148,16 @@ export class Reconciler {
       }
     }
 
-    // Objects were just created and nothing failed: their watch events will queue this key
-    // again within milliseconds, and that pass computes status from objects that exist. A
-    // status written now ("creating") would be superseded at once; skipping it saves one write
-    // per new object and shortens the first pass, which is what a burst of new objects waits on.
-    if (created.length && !problem) return { writes };
+    // Objects were just created or changed and nothing failed: their watch events will queue
+    // this key again within milliseconds, and that pass computes status from what the server
+    // made of the write. A status written now ("creating", or the size before a resize) would
+    // be superseded at once; skipping it saves one write per new or resized object and
+    // shortens the pass, which is what a burst of new objects waits on. A create still on its
+    // way to the cache ('pending') is checked again after the expectation window in case its
+    // watch event never comes (the object was deleted at once).
+    const pending = outcomes.some((o) => o.outcome === 'pending');
+    const awaitingEvent = pending || outcomes.some((o) => o.outcome === 'created' || o.outcome === 'applied');
+    if (awaitingEvent && !problem) return pending ? { writes, requeueAfter: this.expectationMs } : { writes };
 
     const deployment = caches.deployment(namespace, name);
     const owned = deployment && isControlledBy(deployment, cr) ? deployment : undefined;
@@ -169,28 +193,61 @@ export class Reconciler {
     }
   }
 
+  private get expectationMs(): number {
+    return this.o.createExpectationMs ?? 5000;
+  }
+
   /** Creates, corrects or leaves alone one operand object. */
-  private async ensure(cr: KubeObject, kind: string, desired: Record<string, any>, live: KubeObject | undefined): Promise<'created' | 'conflict' | 'unchanged' | 'applied'> {
+  private async ensure(key: string, cr: KubeObject, kind: string, desired: Record<string, any>, live: KubeObject | undefined): Promise<Outcome> {
     const { writer } = this.o;
     const ref = `${kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
+    const expected = this.expected.get(key);
     if (!live) {
+      const since = expected?.get(kind);
+      if (since !== undefined && performance.now() - since < this.expectationMs) return 'pending';
       // Create, not apply: if an object of that name appeared after our cache last saw the
       // namespace, create fails with 409 instead of merging into somebody else's object.
-      await writer.create(desired);
+      try {
+        await writer.create(desired);
+      } catch (err) {
+        if (httpStatus(err) !== 409) throw err;
+        // Exists, but whose? Most often this operator's own create that the cache has not
+        // delivered yet (a reconcile racing its watch events, or a create from before a
+        // restart). The informer will deliver the object either way, and its event queues
+        // this key: then the cache shows whether it is ours or a conflict.
+        this.expect(key, kind);
+        this.o.log?.debug('create found an existing object; waiting for the cache to show it', { object: ref });
+        return 'pending';
+      }
+      this.expect(key, kind);
       return 'created';
     }
+    if (expected?.delete(kind) && expected.size === 0) this.expected.delete(key);
     if (!isControlledBy(live, cr)) return 'conflict';
     const drift = operandDrift(desired, live);
     if (drift.length === 0) return 'unchanged';
-    await writer.apply(desired);
+    const result = await writer.apply(desired);
     const before = live.spec?.replicas;
+    // A resize is recorded by the Deployment controller on the Deployment (ScalingReplicaSet)
+    // and shows in status (observedGeneration, Progressing); an Event here would repeat it at
+    // the cost of one more request per resized object. Restoring somebody's hand edit is news
+    // to a user of `kubectl describe`, and rare: it keeps its Event.
     if (kind === 'Deployment' && before !== desired.spec.replicas && drift.every((p) => p === 'spec.replicas')) {
-      void this.emit(cr, 'Normal', 'Scaled', `Scaled ${ref} from ${before} to ${desired.spec.replicas} replicas`);
+      this.o.log?.info('scaled operand', { object: ref, from: before, to: desired.spec.replicas });
     } else {
       void this.emit(cr, 'Normal', 'Updated', `Restored ${ref}: ${summarize(drift)}`);
+      this.o.log?.info('applied operand', { object: ref, drift: drift.slice(0, 10), fieldManager: FIELD_MANAGER });
     }
-    this.o.log?.info('applied operand', { object: ref, drift: drift.slice(0, 10), fieldManager: FIELD_MANAGER });
-    return 'applied';
+    // If the server changed the object, its watch event follows; if the apply changed nothing
+    // (a field the server normalizes), no event will come and status must be written now.
+    const changed = result ? result.metadata?.resourceVersion !== live.metadata?.resourceVersion : false;
+    return changed ? 'applied' : 'applied-unchanged';
+  }
+
+  private expect(key: string, kind: string): void {
+    let kinds = this.expected.get(key);
+    if (!kinds) this.expected.set(key, (kinds = new Map()));
+    kinds.set(kind, performance.now());
   }
 }
 

@@ -17,7 +17,7 @@ export class KubeWriter implements Writer {
     return this.client.create(obj);
   }
 
-  apply(obj: Record<string, any>): Promise<void> {
+  apply(obj: Record<string, any>): Promise<KubeObject> {
     return this.client.apply(obj);
   }
 

@@ -31,9 +31,9 @@ export class Client {
     await this.objects.create(obj as k8s.KubernetesObject, undefined, undefined, this.options.fieldManager);
   }
 
-  /** Server-side apply with force (this field manager owns what it applies). */
-  async apply(obj: Record<string, any>): Promise<void> {
-    await this.objects.patch(obj as k8s.KubernetesObject, undefined, undefined, this.options.fieldManager, true, k8s.PatchStrategy.ServerSideApply);
+  /** Server-side apply with force (this field manager owns what it applies); resolves with the object as stored. */
+  async apply(obj: Record<string, any>): Promise<KubeObject> {
+    return (await this.objects.patch(obj as k8s.KubernetesObject, undefined, undefined, this.options.fieldManager, true, k8s.PatchStrategy.ServerSideApply)) as KubeObject;
   }
 
   /**

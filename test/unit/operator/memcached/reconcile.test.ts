@@ -16,7 +16,7 @@ const IMAGE = 'memcached:1.6.39-alpine';
 // Operand objects as the shared construct renders them (plain records; the caches hold KubeObjects).
 type Operand = Record<string, any>;
 
-function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: string) => unknown } = {}) {
+function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: string) => unknown; applied?: (o: Operand) => KubeObject; createExpectationMs?: number } = {}) {
   const calls: string[] = [];
   const messages: string[] = [];
   const sent: { op: string; body: any }[] = [];
@@ -33,14 +33,14 @@ function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: s
   };
   const writer: Writer = {
     create: (o) => (sent.push({ op: 'create', body: o }), op(`create ${o.kind}`)),
-    apply: (o) => op(`apply ${o.kind}`),
+    apply: (o) => op(`apply ${o.kind}`).then(() => objects.applied?.(o)),
     patchStatus: (_c, s: any) => (sent.push({ op: 'status', body: s }), op(`status ${s.conditions.find((c: any) => c.type === 'Degraded').reason}`)),
     event: (_c, type, reason, message) => {
       messages.push(`${reason}: ${message}`);
       return op(`event ${type} ${reason}`);
     },
   };
-  return { calls, messages, sent, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0) }) };
+  return { calls, messages, sent, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0), createExpectationMs: objects.createExpectationMs }) };
 }
 
 const rendered = renderMemcachedOperand({ owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' }, spec: { size: 2, containerPort: PORT_DEFAULT }, image: IMAGE });
@@ -63,12 +63,29 @@ describe('Reconciler', () => {
     expect(first.calls).toEqual(['status AsExpected']);
   });
 
-  it('restores a changed replica count with an apply and a Scaled event', async () => {
+  it('restores a changed replica count with one apply: no Event (the Deployment records scaling), status after the watch event', async () => {
     const deployment = structuredClone(rendered.deployment);
     deployment.spec.replicas = 7;
-    const { calls } = await run({ deployment, service: rendered.service });
-    expect(calls).toEqual(expect.arrayContaining(['apply Deployment', 'event Normal Scaled']));
-    expect(calls).not.toContain('apply Service');
+    deployment.metadata.resourceVersion = '10';
+    const { calls } = await run({ deployment, service: rendered.service, applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '11' } }) as KubeObject });
+    // the apply changed the Deployment, so its watch event brings the key back for the status
+    expect(calls).toEqual(['apply Deployment']);
+  });
+
+  it('writes status right after an apply that changed nothing on the server (no watch event will come)', async () => {
+    const deployment = structuredClone(rendered.deployment);
+    deployment.spec.replicas = 7;
+    deployment.metadata.resourceVersion = '10';
+    const { calls } = await run({ deployment, service: rendered.service, applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '10' } }) as KubeObject });
+    expect(calls).toEqual(['apply Deployment', 'status AsExpected']);
+  });
+
+  it('restores a hand-edited field with an apply and an Updated event naming it', async () => {
+    const deployment = structuredClone(rendered.deployment);
+    deployment.spec.template.spec.containers[0].image = 'nginx';
+    const { calls, messages } = await run({ deployment, service: rendered.service });
+    expect(calls).toEqual(expect.arrayContaining(['apply Deployment', 'event Normal Updated']));
+    expect(messages).toEqual(['Updated: Restored Deployment ns/m: spec.template.spec.containers[0].image']);
   });
 
   it('never touches a Deployment it does not own, and reports it', async () => {
@@ -78,12 +95,46 @@ describe('Reconciler', () => {
     expect(calls).toEqual(['status ResourceConflict', 'event Warning ResourceConflict']);
   });
 
-  it('turns a create that hits an existing object (409) into a reported conflict, not a retry', async () => {
-    const { calls, messages } = await run({ fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined) });
-    expect(calls).toEqual(expect.arrayContaining(['create Deployment', 'status ResourceConflict', 'event Warning ResourceConflict']));
+  it('treats a 409 on create as "wait for the cache", not as a conflict: no Degraded, no Warning, a requeue', async () => {
+    const objects: Parameters<typeof setup>[0] = { fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined) };
+    const { calls, messages, reconciler } = setup(objects);
+    const r = await reconciler.reconcile('ns/m');
+    await settle();
+    expect(calls.sort()).toEqual(['create Deployment', 'create Service', 'event Normal Created']);
     // only the Service was created, and only it is announced
-    expect(messages).toContain('Created: Created Service ns/m');
-    expect(messages.filter((m) => m.includes('Deployment') && m.startsWith('Created'))).toEqual([]);
+    expect(messages).toEqual(['Created: Created Service ns/m']);
+    expect(r.requeueAfter).toBe(5000);
+    // A reconcile before the cache shows the objects creates nothing again and reports nothing.
+    calls.length = 0;
+    expect(await reconciler.reconcile('ns/m')).toEqual({ writes: 0, requeueAfter: 5000 });
+    expect(calls).toEqual([]);
+    // The cache delivers the Deployment: it is this Memcached's (its own earlier create), so all is well.
+    objects.deployment = { ...rendered.deployment, status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 } };
+    objects.service = rendered.service;
+    await reconciler.reconcile('ns/m');
+    expect(calls).toEqual(['status AsExpected']);
+  });
+
+  it('after a 409 on create, reports the conflict once the cache shows a foreign object', async () => {
+    const objects: Parameters<typeof setup>[0] = { fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined) };
+    const { calls, reconciler } = setup(objects);
+    await reconciler.reconcile('ns/m');
+    objects.deployment = { metadata: { name: 'm', namespace: 'ns', ownerReferences: [] }, spec: { replicas: 1 } };
+    objects.service = rendered.service;
+    calls.length = 0;
+    await reconciler.reconcile('ns/m');
+    await settle();
+    expect(calls).toEqual(['status ResourceConflict', 'event Warning ResourceConflict']);
+  });
+
+  it('creates again when a create it expected never reached the cache within the window', async () => {
+    const { calls, reconciler } = setup({ createExpectationMs: 30 });
+    await reconciler.reconcile('ns/m');
+    await reconciler.reconcile('ns/m');
+    expect(calls.filter((c) => c.startsWith('create'))).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 40));
+    await reconciler.reconcile('ns/m');
+    expect(calls.filter((c) => c.startsWith('create'))).toHaveLength(4);
   });
 
   it('reports a rejected write (422) on the object without throwing', async () => {
