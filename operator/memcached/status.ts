@@ -39,7 +39,9 @@ export function computeStatus(input: StatusInput): MemcachedStatus {
     desired.push({ type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) });
 
   if (problem) {
-    cond('Available', deploymentAvailable(deployment, size) ? 'True' : 'False', problem.reason, problem.message);
+    // Part of the operand could not be applied (or is somebody else's): whatever the pods
+    // do, the object is not what was asked for, and `kubectl get` must not say Available.
+    cond('Available', 'False', problem.reason, problem.message);
     cond('Progressing', 'False', problem.reason, problem.message);
     cond('Degraded', 'True', problem.reason, problem.message);
   } else if (!deployment) {

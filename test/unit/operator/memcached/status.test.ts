@@ -40,6 +40,14 @@ describe('computeStatus', () => {
     expect(st.replicas).toBe(0);
   });
 
+  it('never reports Available while part of the operand could not be applied, even with every pod ready', () => {
+    const d = deployment({ replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 });
+    const st = computeStatus({ cr: cr(), size: 3, deployment: d, pods: [], problem: { reason: 'ApplyFailed', message: 'Service ns/m: bad name' }, now });
+    expect(cond(st, 'Available')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+    expect(cond(st, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    expect(st.readyReplicas).toBe(3); // the pods are still reported as they are
+  });
+
   it('reports a failed rollout as Degraded', () => {
     const d = deployment({ replicas: 3, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 3, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' }] });
     const st = computeStatus({ cr: cr(), size: 3, deployment: d, pods: [], now });
