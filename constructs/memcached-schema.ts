@@ -68,13 +68,41 @@ export const memcachedStatusSchema = jsonSchema({
   },
 });
 
+/**
+ * The object's name is also its Service's name, and a Service name is a DNS-1035 label
+ * (at most 63 characters of a-z, 0-9 and '-', starting with a letter), which is stricter than
+ * the DNS subdomain (253 characters, dots) the API server allows for custom objects. Checked at
+ * admission, so such a name is refused with a reason instead of producing a Deployment whose
+ * Service can never be created.
+ */
+export const SERVICE_NAME_MAX_LENGTH = 63;
+export const memcachedNameRules = [
+  {
+    rule: `size(self.metadata.name) <= ${SERVICE_NAME_MAX_LENGTH}`,
+    message: `metadata.name must be at most ${SERVICE_NAME_MAX_LENGTH} characters: it is also the name of the cache's Service`,
+    fieldPath: '.metadata.name',
+    reason: 'FieldValueInvalid',
+  },
+  {
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: "metadata.name must consist of lower case letters, digits and '-', start with a letter and end with a letter or digit (no dots): it is also the name of the cache's Service, a DNS-1035 label",
+    fieldPath: '.metadata.name',
+    reason: 'FieldValueInvalid',
+  },
+] as const;
+
 export const memcachedSchema = jsonSchema({
   type: 'object',
   description: 'Memcached is a memcached cache managed by the memcached-operator: a Deployment of `size` pods and a Service in front of them.',
+  xKubernetesValidations: [...memcachedNameRules],
   properties: {
     apiVersion: { type: 'string', description: 'Versioned schema of this representation of an object.' },
     kind: { type: 'string', description: 'Kind of this REST resource: Memcached.' },
-    metadata: { type: 'object' },
+    // name is declared (no restriction of its own) so the name rules above can point at it.
+    metadata: {
+      type: 'object',
+      properties: { name: { type: 'string', description: "Name of the cache, also of its Deployment and Service: a DNS-1035 label (at most 63 characters of a-z, 0-9 and '-', starting with a letter)." } },
+    },
     spec: memcachedSpecSchema,
     status: memcachedStatusSchema,
   },

@@ -116,6 +116,43 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
   });
 
+  describe('names: the Service of the same name must be possible', () => {
+    // The API server accepts any DNS subdomain as a custom object's name (253 characters,
+    // dots); a Service name is a DNS-1035 label. The CRD's rules on metadata.name refuse the
+    // difference at admission, with the reason.
+    const refused: [string, string, RegExp][] = [
+      ['64 characters', 'a'.repeat(64), /metadata\.name: Invalid value: .*metadata\.name must be at most 63 characters: it is also the name of the cache's Service/],
+      ['253 characters', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, /metadata\.name must be at most 63 characters/],
+      ['a dot (a.b)', 'a.b', /metadata\.name: Invalid value: .*must consist of lower case letters, digits and '-', start with a letter .*\(no dots\): it is also the name of the cache's Service/],
+      ['a leading digit (1cache)', '1cache', /metadata\.name: Invalid value: .*start with a letter/],
+    ];
+    it.each(refused)('%s is refused with the reason, nothing stored', async (_what, name, message) => {
+      const r = await create(name, { size: 1 });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`The Memcached "${name}" is invalid`);
+      expect(r.stderr).toMatch(message);
+      expect(await exists(name)).toBe(false);
+    });
+
+    it('server-side apply is refused the same way', async () => {
+      const r = await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'], manifest('a.b', { size: 1 }));
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/no dots/);
+      expect(await exists('a.b')).toBe(false);
+    });
+
+    it('valid names are still accepted: 63 characters, digits and dashes inside', async () => {
+      for (const name of ['x'.repeat(63), 'cache-2-b', 'c']) {
+        const r = ok(await create(name, { size: 1 }));
+        expect(JSON.parse(r.stdout).metadata.name).toBe(name);
+      }
+    });
+
+    it('the rules are in the CRD from dist/', () => {
+      expect(schema['x-kubernetes-validations'].map((v: any) => v.fieldPath)).toEqual(['.metadata.name', '.metadata.name']);
+    });
+  });
+
   describe('unknown fields', () => {
     // The schema has no x-kubernetes-preserve-unknown-fields, so an unknown field is never
     // stored. What the client sees depends on the field validation it asks for:
