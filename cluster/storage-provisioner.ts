@@ -45,7 +45,10 @@ export interface StorageProvisioner {
 const isCode = (err: unknown, code: number) => (err as { code?: number }).code === code;
 
 /** Creates the StorageClass (if missing) and starts provisioning; resolves once the first pass is done. */
-export async function startStorageProvisioner(kc: k8s.KubeConfig, opts: StorageProvisionerOptions): Promise<StorageProvisioner> {
+export async function startStorageProvisioner(
+  kc: k8s.KubeConfig,
+  opts: StorageProvisionerOptions,
+): Promise<StorageProvisioner> {
   const className = opts.className ?? STORAGE_CLASS;
   const root = resolve(opts.root);
   const log = opts.log ?? (() => undefined);
@@ -56,7 +59,10 @@ export async function startStorageProvisioner(kc: k8s.KubeConfig, opts: StorageP
   try {
     await storage.createStorageClass({
       body: {
-        metadata: { name: className, annotations: opts.defaultClass === false ? {} : { [DEFAULT_CLASS_ANNOTATION]: 'true' } },
+        metadata: {
+          name: className,
+          annotations: opts.defaultClass === false ? {} : { [DEFAULT_CLASS_ANNOTATION]: 'true' },
+        },
         provisioner: PROVISIONER,
         reclaimPolicy: 'Delete',
         volumeBindingMode: 'Immediate',
@@ -66,7 +72,9 @@ export async function startStorageProvisioner(kc: k8s.KubeConfig, opts: StorageP
     if (!isCode(err, 409)) throw err;
     const existing = await storage.readStorageClass({ name: className });
     if (existing.provisioner !== PROVISIONER) {
-      throw new Error(`StorageClass ${className} exists with provisioner ${existing.provisioner}, not ${PROVISIONER}`);
+      throw new Error(`StorageClass ${className} exists with provisioner ${existing.provisioner}, not ${PROVISIONER}`, {
+        cause: err,
+      });
     }
   }
 
@@ -78,7 +86,8 @@ export async function startStorageProvisioner(kc: k8s.KubeConfig, opts: StorageP
     const size = claim.spec?.resources?.requests?.storage;
     if (!size) return log(`claim ${meta.namespace}/${meta.name}: no storage request, not provisioned`);
     if (claim.spec?.selector) return log(`claim ${meta.namespace}/${meta.name}: has a selector, not provisioned`);
-    if (claim.spec?.volumeMode === 'Block') return log(`claim ${meta.namespace}/${meta.name}: block volumes are not supported`);
+    if (claim.spec?.volumeMode === 'Block')
+      return log(`claim ${meta.namespace}/${meta.name}: block volumes are not supported`);
     const path = volumeDir(claim);
     mkdirSync(path, { recursive: true });
     try {
@@ -92,7 +101,13 @@ export async function startStorageProvisioner(kc: k8s.KubeConfig, opts: StorageP
             storageClassName: className,
             volumeMode: 'Filesystem',
             hostPath: { path, type: 'DirectoryOrCreate' },
-            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: meta.namespace, name: meta.name, uid: meta.uid },
+            claimRef: {
+              apiVersion: 'v1',
+              kind: 'PersistentVolumeClaim',
+              namespace: meta.namespace,
+              name: meta.name,
+              uid: meta.uid,
+            },
           },
         },
       });
@@ -130,7 +145,11 @@ export async function startStorageProvisioner(kc: k8s.KubeConfig, opts: StorageP
       await provision(claim);
     }
     for (const pv of ours) {
-      if (pv.status?.phase === 'Released' && pv.spec?.persistentVolumeReclaimPolicy === 'Delete' && !pv.metadata?.deletionTimestamp) {
+      if (
+        pv.status?.phase === 'Released' &&
+        pv.spec?.persistentVolumeReclaimPolicy === 'Delete' &&
+        !pv.metadata?.deletionTimestamp
+      ) {
         await reclaim(pv);
       }
     }

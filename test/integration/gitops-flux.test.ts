@@ -27,8 +27,13 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot, startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 import { Component, failIfExited, forget, freePort, httpRequest, killOnExit, logTails } from '../../cluster/processes';
-import { PROVISIONER, STORAGE_CLASS, startStorageProvisioner, type StorageProvisioner } from '../../cluster/storage-provisioner';
-import { waitFor } from '../../cluster/wait';
+import {
+  PROVISIONER,
+  STORAGE_CLASS,
+  startStorageProvisioner,
+  type StorageProvisioner,
+} from '../../cluster/storage-provisioner';
+import { waitFor } from '../support/wait';
 import { serveGitRepositories, type GitHttpServer } from '../support/git-http';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -71,7 +76,14 @@ async function commitAndSync(message: string): Promise<string> {
   await git('commit', '-q', '-m', message);
   await git('push', '-q', 'origin', 'main');
   const sha = await git('rev-parse', 'HEAD');
-  await kubectl(['-n', NS, 'annotate', '--overwrite', `gitrepository/${fluxName}`, `reconcile.fluxcd.io/requestedAt=${Date.now()}`]);
+  await kubectl([
+    '-n',
+    NS,
+    'annotate',
+    '--overwrite',
+    `gitrepository/${fluxName}`,
+    `reconcile.fluxcd.io/requestedAt=${Date.now()}`,
+  ]);
   return sha;
 }
 
@@ -88,15 +100,23 @@ function setReplicas(file: string, name: string, value: string): void {
   editDist(file, (text) =>
     text
       .split(/^---$/m)
-      .map((doc) => (new RegExp(`^  name: ${name}$`, 'm').test(doc) ? doc.replace(/^  replicas: .*$/m, `  replicas: ${value}`) : doc))
+      .map((doc) =>
+        new RegExp(`^ {2}name: ${name}$`, 'm').test(doc)
+          ? doc.replace(/^ {2}replicas: .*$/m, `  replicas: ${value}`)
+          : doc,
+      )
       .join('---'),
   );
 }
 
 async function kubectl(args: string[], input?: string): Promise<string> {
   return new Promise((done, fail) => {
-    const child = execFile('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? fail(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : done(stdout),
+    const child = execFile(
+      'kubectl',
+      ['--kubeconfig', cp.kubeconfigPath, ...args],
+      { encoding: 'utf8' },
+      (err, stdout, stderr) =>
+        err ? fail(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : done(stdout),
     );
     child.stdin?.end(input ?? '');
   });
@@ -114,11 +134,17 @@ async function waitApplied(sha: string): Promise<Obj> {
     async () => {
       const k = await kustomization();
       const ready = readyOf(k);
-      return k.status?.lastAppliedRevision === revisionOf(sha) && ready?.status === 'True' && ready.observedGeneration === k.metadata.generation
+      return k.status?.lastAppliedRevision === revisionOf(sha) &&
+        ready?.status === 'True' &&
+        ready.observedGeneration === k.metadata.generation
         ? k
         : undefined;
     },
-    { timeoutMs: SYNC_TIMEOUT, check: failIfExited(controllers), details: () => `${statusText()}\n${logTails(controllers, 10)()}` },
+    {
+      timeoutMs: SYNC_TIMEOUT,
+      check: failIfExited(controllers),
+      details: () => `${statusText()}\n${logTails(controllers, 10)()}`,
+    },
   );
 }
 
@@ -130,7 +156,11 @@ async function waitRejected(sha: string): Promise<Obj> {
       const k = await kustomization();
       return k.status?.lastAttemptedRevision === revisionOf(sha) && readyOf(k)?.status === 'False' ? k : undefined;
     },
-    { timeoutMs: SYNC_TIMEOUT, check: failIfExited(controllers), details: () => `${statusText()}\n${logTails(controllers, 10)()}` },
+    {
+      timeoutMs: SYNC_TIMEOUT,
+      check: failIfExited(controllers),
+      details: () => `${statusText()}\n${logTails(controllers, 10)()}`,
+    },
   );
 }
 
@@ -157,7 +187,11 @@ const inventoryId = (o: Obj) => {
   const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
   return `${o.metadata.namespace ?? ''}_${o.metadata.name}_${group}_${o.kind}`;
 };
-const objectRef = (o: Obj) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } });
+const objectRef = (o: Obj) => ({
+  apiVersion: o.apiVersion,
+  kind: o.kind,
+  metadata: { name: o.metadata.name, namespace: o.metadata.namespace },
+});
 const exists = async (o: Obj) => {
   try {
     await objects.read(objectRef(o));
@@ -238,13 +272,21 @@ beforeAll(async () => {
     `--storage-addr=127.0.0.1:${storagePort}`,
     `--storage-adv-addr=127.0.0.1:${storagePort}`,
   ]);
-  startController('kustomize-controller', [...common, `--metrics-addr=127.0.0.1:${ports[2]}`, `--health-addr=127.0.0.1:${ports[3]}`]);
+  startController('kustomize-controller', [
+    ...common,
+    `--metrics-addr=127.0.0.1:${ports[2]}`,
+    `--health-addr=127.0.0.1:${ports[3]}`,
+  ]);
   for (const [i, c] of controllers.entries()) {
-    await waitFor(`${c.name} /readyz`, async () => (await httpRequest(`http://127.0.0.1:${ports[2 * i + 1]}/readyz`)).status === 200, {
-      timeoutMs: 60_000,
-      check: failIfExited([c]),
-      details: logTails([c]),
-    });
+    await waitFor(
+      `${c.name} /readyz`,
+      async () => (await httpRequest(`http://127.0.0.1:${ports[2 * i + 1]}/readyz`)).status === 200,
+      {
+        timeoutMs: 60_000,
+        check: failIfExited([c]),
+        details: logTails([c]),
+      },
+    );
   }
 
   // What the user creates by hand (README): the namespace and redis-ha's password Secret.
@@ -274,7 +316,10 @@ beforeAll(async () => {
   const repo = fluxObjects.find((o) => o.kind === 'GitRepository')!;
   repo.spec.url = `${gitServer.url}/stack.git`;
   fluxName = fluxObjects.find((o) => o.kind === 'Kustomization')!.metadata.name;
-  await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: fluxObjects }));
+  await kubectl(
+    ['apply', '--server-side', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: fluxObjects }),
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -296,9 +341,17 @@ let headSha: string;
 let appliedSha: string;
 
 test('the documented objects are the ones users need: GitRepository on main, Kustomization on ./dist with prune and wait', () => {
-  const [repo, ks] = [documentedFluxObjects().find((o) => o.kind === 'GitRepository')!, documentedFluxObjects().find((o) => o.kind === 'Kustomization')!];
+  const [repo, ks] = [
+    documentedFluxObjects().find((o) => o.kind === 'GitRepository')!,
+    documentedFluxObjects().find((o) => o.kind === 'Kustomization')!,
+  ];
   expect(repo.spec.ref).toEqual({ branch: 'main' });
-  expect(ks.spec).toMatchObject({ path: './dist', prune: true, wait: true, sourceRef: { kind: 'GitRepository', name: repo.metadata.name } });
+  expect(ks.spec).toMatchObject({
+    path: './dist',
+    prune: true,
+    wait: true,
+    sourceRef: { kind: 'GitRepository', name: repo.metadata.name },
+  });
 });
 
 test('first sync: every object of dist/ applied and healthy in one pass, lastAppliedRevision = HEAD', async () => {
@@ -317,12 +370,17 @@ test('first sync: every object of dist/ applied and healthy in one pass, lastApp
 
   // Every object of dist/, and only those, in the inventory, on the server, applied by Flux.
   const expected = distObjects();
-  expect(expected.map((o) => o.kind)).toEqual(expect.arrayContaining(['CustomResourceDefinition', 'Memcached', 'StatefulSet', 'Namespace']));
+  expect(expected.map((o) => o.kind)).toEqual(
+    expect.arrayContaining(['CustomResourceDefinition', 'Memcached', 'StatefulSet', 'Namespace']),
+  );
   expect(k.status.inventory.entries.map((e: Obj) => e.id).sort()).toEqual(expected.map(inventoryId).sort());
   for (const o of expected) {
     const live = (await objects.read(objectRef(o))) as Obj;
     const managers = (live.metadata.managedFields ?? []).map((f: Obj) => f.manager);
-    expect({ object: inventoryId(o), managers }).toEqual({ object: inventoryId(o), managers: expect.arrayContaining(['kustomize-controller']) });
+    expect({ object: inventoryId(o), managers }).toEqual({
+      object: inventoryId(o),
+      managers: expect.arrayContaining(['kustomize-controller']),
+    });
   }
 
   // Healthy: the StatefulSets' replicas ready on claims bound to provisioned volumes.
@@ -330,10 +388,16 @@ test('first sync: every object of dist/ applied and healthy in one pass, lastApp
   expect(statefulSets.length).toBeGreaterThanOrEqual(2);
   for (const s of statefulSets) {
     const live = await apps.readNamespacedStatefulSet({ namespace: s.metadata.namespace, name: s.metadata.name });
-    expect({ name: s.metadata.name, ready: live.status?.readyReplicas }).toEqual({ name: s.metadata.name, ready: s.spec.replicas });
+    expect({ name: s.metadata.name, ready: live.status?.readyReplicas }).toEqual({
+      name: s.metadata.name,
+      ready: s.spec.replicas,
+    });
     for (const tpl of s.spec.volumeClaimTemplates ?? []) {
       for (let i = 0; i < s.spec.replicas; i++) {
-        const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: s.metadata.namespace, name: `${tpl.metadata.name}-${s.metadata.name}-${i}` });
+        const claim = await core.readNamespacedPersistentVolumeClaim({
+          namespace: s.metadata.namespace,
+          name: `${tpl.metadata.name}-${s.metadata.name}-${i}`,
+        });
         expect(claim.status?.phase).toBe('Bound');
         // dist/'s templates name no class: the DefaultStorageClass admission filled in the default one
         expect(claim.spec?.storageClassName).toBe(tpl.spec.storageClassName ?? STORAGE_CLASS);
@@ -344,7 +408,10 @@ test('first sync: every object of dist/ applied and healthy in one pass, lastApp
   }
   for (const d of expected.filter((o) => o.kind === 'Deployment')) {
     const live = await apps.readNamespacedDeployment({ namespace: d.metadata.namespace, name: d.metadata.name });
-    expect({ name: d.metadata.name, available: live.status?.availableReplicas }).toEqual({ name: d.metadata.name, available: d.spec.replicas });
+    expect({ name: d.metadata.name, available: live.status?.availableReplicas }).toEqual({
+      name: d.metadata.name,
+      available: d.spec.replicas,
+    });
   }
 });
 
@@ -373,7 +440,8 @@ test('a commit that deletes a stack prunes it', async () => {
   for (const o of removed) {
     await waitFor(`${inventoryId(o)} to be deleted`, async () => !(await exists(o)), { timeoutMs: 30_000 });
   }
-  for (const o of distObjects()) expect({ id: inventoryId(o), exists: await exists(o) }).toEqual({ id: inventoryId(o), exists: true });
+  for (const o of distObjects())
+    expect({ id: inventoryId(o), exists: await exists(o) }).toEqual({ id: inventoryId(o), exists: true });
 });
 
 test("the pruned StatefulSet's claims stay until deleted; then the provisioner deletes their volumes", async () => {
@@ -384,7 +452,8 @@ test("the pruned StatefulSet's claims stay until deleted; then the provisioner d
   expect(claims.map((c) => c.metadata!.name).sort()).toEqual(['data-redis-sfs-0', 'data-redis-sfs-1']);
   const volumes = await Promise.all(claims.map((c) => core.readPersistentVolume({ name: c.spec!.volumeName! })));
   for (const pv of volumes) expect(existsSync(pv.spec!.hostPath!.path)).toBe(true);
-  for (const c of claims) await core.deleteNamespacedPersistentVolumeClaim({ namespace: 'default', name: c.metadata!.name! });
+  for (const c of claims)
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: 'default', name: c.metadata!.name! });
   for (const pv of volumes) {
     await waitFor(
       `volume ${pv.metadata!.name} to be deleted`,
