@@ -2,7 +2,8 @@
 # Everything the test suite needs beyond `npm ci`, installed or built only when missing:
 # real redis-server/redis-sentinel binaries (Debian packages) for the replication tests, and
 # the test control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok) built
-# from Go modules. Both steps are no-ops on a machine that already has them.
+# from Go modules, and Flux's source-controller and kustomize-controller for the GitOps test
+# (scripts/flux-build.sh). Each step is a no-op on a machine that already has what it makes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-redis.sh

@@ -256,6 +256,7 @@ beforeAll(async () => {
   await run('git', ['clone', '-q', '--branch', 'main', join(served, 'stack.git'), work]);
   await git('config', 'user.name', 'gitops test');
   await git('config', 'user.email', 'gitops-test@example.invalid');
+  await git('config', 'commit.gpgsign', 'false');
   gitServer = await serveGitRepositories(served);
 
   // Flux: CRDs, then the two controllers on loopback ports, leader election off.
