@@ -93,11 +93,16 @@ export function viewerRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
   ];
 }
 
-/** For people: full control of Memcached objects, aggregated into the built-in `edit` role. */
+/**
+ * For people: full control of Memcached objects, aggregated into the built-in `edit` role.
+ * Status belongs to the operator: editors read it (as kubebuilder's editor roles do) but cannot
+ * write it, or they could fake readiness. The scale subresource writes spec.size, so they may.
+ */
 export function editorRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
   const group = memcachedGroup(domain);
   return [
     { apiGroups: [group], resources: [MEMCACHED_PLURAL], verbs: [...READ, 'create', 'update', 'patch', 'delete', 'deletecollection'] },
-    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/status`, `${MEMCACHED_PLURAL}/scale`], verbs: ['get', 'update', 'patch'] },
+    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/status`], verbs: ['get'] },
+    { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/scale`], verbs: ['get', 'update', 'patch'] },
   ];
 }

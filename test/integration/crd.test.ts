@@ -275,6 +275,39 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
   });
 
+  describe('people\'s roles (memcached-editor aggregated into edit)', () => {
+    // A user bound to the built-in `edit` role in this namespace gets what memcached-editor
+    // adds to it (the controller-manager's aggregation controller copies the rules over).
+    const user = 'crd-test-editor';
+    const canI = async (verb: string, resource: string, subresource?: string) => {
+      const r = await k('auth', 'can-i', verb, resource, ...(subresource ? [`--subresource=${subresource}`] : []), `--as=${user}`);
+      return r.stdout.trim();
+    };
+
+    beforeAll(async () => {
+      ok(await k('create', 'rolebinding', 'editor', '--clusterrole=edit', `--user=${user}`));
+      await waitFor('memcached-editor aggregated into edit', async () => (await canI('patch', 'memcacheds')) === 'yes');
+    });
+
+    it('may change spec and scale, may read status, may not write status', async () => {
+      expect(await canI('create', 'memcacheds')).toBe('yes');
+      expect(await canI('patch', 'memcacheds', 'scale')).toBe('yes');
+      expect(await canI('get', 'memcacheds', 'status')).toBe('yes');
+      expect(await canI('patch', 'memcacheds', 'status')).toBe('no');
+      expect(await canI('update', 'memcacheds', 'status')).toBe('no');
+    });
+
+    it('a status patch as the editor is forbidden and changes nothing; scaling works', async () => {
+      ok(await create('edited', { size: 1 }));
+      const r = await k('patch', 'memcached', 'edited', '--subresource=status', '--type=merge', `--as=${user}`, '-p', '{"status":{"readyReplicas":1}}');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/forbidden: User "crd-test-editor" cannot patch resource "memcacheds\/status"/);
+      expect((await get('edited')).status).toBeUndefined();
+      ok(await k('scale', 'memcached/edited', '--replicas=2', `--as=${user}`));
+      expect((await get('edited')).spec.size).toBe(2);
+    });
+  });
+
   describe('status subresource', () => {
     it('a patch of spec through /status is ignored; status is written', async () => {
       ok(await create('st', { size: 1 }));

@@ -3,7 +3,7 @@
 // with it. The type-level checks fail `npm run compile`; the others fail here.
 import { Memcached, toJson_MemcachedSpec } from '../../../imports/cache.example.com';
 import {
-  Condition, MEMCACHED_KIND, MemcachedSpec, MemcachedStatus, PORT_DEFAULT, SIZE_DEFAULT, SIZE_MAX, SIZE_MIN, memcachedApiVersion,
+  Condition, MEMCACHED_KIND, MemcachedSpec, MemcachedStatus, PORT_DEFAULT, SIZE_DEFAULT, SIZE_MAX, SIZE_MIN, editorRules, memcachedApiVersion,
 } from '../../../constructs/memcached-api';
 import { FromSchema, memcachedSchema, memcachedSpecSchema } from '../../../constructs/memcached-schema';
 import { parseStackConfig } from '../../../constructs/config';
@@ -32,6 +32,13 @@ describe('Memcached API', () => {
 
   it('the generated class has the kind and default API version declared in memcached-api.ts', () => {
     expect(Memcached.GVK).toEqual({ apiVersion: memcachedApiVersion(), kind: MEMCACHED_KIND });
+  });
+
+  it('people with the editor role read status but never write it (the operator owns it)', () => {
+    const verbsFor = (resource: string) => editorRules().filter((r) => r.resources.includes(resource)).flatMap((r) => r.verbs);
+    expect(verbsFor('memcacheds/status')).toEqual(['get']);
+    expect(verbsFor('memcacheds/scale')).toEqual(['get', 'update', 'patch']);
+    expect(verbsFor('memcacheds')).toEqual(expect.arrayContaining(['create', 'update', 'patch', 'delete']));
   });
 
   it('bounds and defaults are the served CRD\'s', () => {
