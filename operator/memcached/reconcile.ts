@@ -38,6 +38,12 @@ export interface ReconcilerOptions {
    * way to the cache; meanwhile the object is not created again. Default 5 s.
    */
   readonly createExpectationMs?: number;
+  /**
+   * Progress (pod names, counts, messages while no condition changes its status) is written
+   * at most once per this interval per object; a condition changing status, a new
+   * observedGeneration or a problem is written at once. Default 10 s; 0 writes every change.
+   */
+  readonly progressIntervalMs?: number;
 }
 
 /** What ensuring one operand object came to. */
@@ -53,7 +59,7 @@ export class Reconciler {
    * The last status written per key, with the resourceVersion of the object it was computed
    * from. Until the cache shows the write, an identical status is not written again.
    */
-  private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus }>();
+  private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus; at: number }>();
 
   /**
    * The last rendered operand per key and the inputs it came from. Most reconciles are status
@@ -132,7 +138,9 @@ export class Reconciler {
     let transientError: unknown;
     // One event for everything a reconcile created (usually both objects on the first pass).
     const created = outcomes.filter((o) => o.outcome === 'created').map((o) => o.kind);
-    if (created.length) void this.emit(cr, 'Normal', 'Created', `Created ${created.join(' and ')} ${namespace}/${name}`);
+    // Logged, not recorded as an Event: the objects themselves (owner reference, their own
+    // events) and the status show it, and an Event would cost one more request per object.
+    if (created.length) this.o.log?.info('created operand', { objects: created.map((kind) => `${kind} ${namespace}/${name}`) });
     for (const { kind, outcome, error } of outcomes) {
       if (outcome === 'created' || outcome === 'applied' || outcome === 'applied-unchanged') writes++;
       if (problem) continue; // the first problem (Deployment before Service) is reported
@@ -172,9 +180,16 @@ export class Reconciler {
     const last = this.written.get(key);
     const alreadyWritten = last && last.resourceVersion === cr.metadata?.resourceVersion && sameStatus(status, last.status);
     if (!sameStatus(status, cr.status) && !alreadyWritten) {
+      // Progress only (a pod more or less, a count): coalesce into one write per interval.
+      // Pass the key back for the rest of the interval; whatever the object shows then is written.
+      const interval = this.o.progressIntervalMs ?? 10_000;
+      const sinceLast = last ? performance.now() - last.at : Infinity;
+      if (!problem && sinceLast < interval && onlyProgress(cr.status, status)) {
+        return { writes, requeueAfter: Math.ceil(interval - sinceLast) };
+      }
       const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
       await writer.patchStatus(cr, status);
-      this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status });
+      this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status, at: performance.now() });
       writes++;
       if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
         void this.emit(cr, 'Warning', problem.reason, problem.message);
@@ -249,6 +264,19 @@ export class Reconciler {
     if (!kinds) this.expected.set(key, (kinds = new Map()));
     kinds.set(kind, performance.now());
   }
+}
+
+/**
+ * True when `next` differs from `current` only in progress: pod names, counts, condition
+ * reasons and messages, while every condition keeps its status and observedGeneration is the
+ * same. Such a change may wait; a transition (Available, Progressing or Degraded flipping, a
+ * new generation) may not.
+ */
+export function onlyProgress(current: MemcachedStatus | undefined, next: MemcachedStatus): boolean {
+  if (!current?.conditions) return false;
+  if (current.observedGeneration !== next.observedGeneration || current.selector !== next.selector) return false;
+  if (current.conditions.length !== next.conditions?.length) return false;
+  return next.conditions.every((c) => current.conditions!.some((o) => o.type === c.type && o.status === c.status));
 }
 
 function deepFreeze<T>(value: T): T {

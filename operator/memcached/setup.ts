@@ -10,9 +10,9 @@ import {
 } from '../../constructs/memcached-api';
 import { memcachedSelector } from '../../constructs/memcached-operand';
 import type { Controller } from '../runtime/controller';
-import { enqueueForObject, enqueueForOwner, enqueueMapped } from '../runtime/handler';
+import { delayed, enqueueForObject, enqueueForOwner, enqueueMapped, type EventKind } from '../runtime/handler';
 import type { Manager } from '../runtime/manager/manager';
-import { keyOf, objectKey, type KubeObject, type ResourceRef } from '../runtime/object';
+import { controllerOf, keyOf, objectKey, type KubeObject, type ResourceRef } from '../runtime/object';
 import { or, specChanged } from '../runtime/predicate';
 import { Caches, Reconciler } from './reconcile';
 import { KubeWriter } from './writer';
@@ -32,6 +32,37 @@ export interface MemcachedControllerOptions {
   readonly image: string;
   /** Default: the manager's --max-concurrent-reconciles. */
   readonly workers?: number;
+  /**
+   * Pod events and Deployment progress (a pod created, scheduled, ready) refresh status this
+   * long after the first such event, so that the steps of one rollout become one status write
+   * instead of one each. A Deployment that changed spec, finished its rollout or failed it,
+   * and anything about the Memcached itself, is reconciled at once. Default 1000 ms. (The
+   * reconciler further limits progress-only status writes; see progressIntervalMs.)
+   */
+  readonly statusRefreshDelayMs?: number;
+}
+
+/**
+ * True when a Deployment or Service event must be handled at once: it is deleted, somebody
+ * else's (a conflict), its spec changed (an edit, drift to repair) or its rollout reached an
+ * end (complete or failed), which is when status changes in a way a user waits for. The
+ * arrival of an object the operator just created, and rollout progress, may be coalesced.
+ */
+export function operandEventIsUrgent(event: EventKind, d: KubeObject, old?: KubeObject): boolean {
+  if (event === 'delete' || !controllerOf(d)) return true;
+  if (event === 'create') return false;
+  if (!old || d.metadata.generation !== old.metadata.generation || d.metadata.deletionTimestamp) return true;
+  if (d.kind !== 'Deployment') return true;
+  const s = d.status ?? {};
+  const want = d.spec?.replicas ?? 1;
+  const failed = (s.conditions ?? []).some((c: { type: string; reason?: string }) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+  const complete =
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    (s.replicas ?? 0) === want &&
+    (s.updatedReplicas ?? 0) === want &&
+    (s.readyReplicas ?? 0) === want &&
+    (s.availableReplicas ?? 0) === want;
+  return complete || failed;
 }
 
 export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOptions): { controller: Controller; reconciler: Reconciler } {
@@ -75,14 +106,20 @@ export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOpt
   // A Deployment or Service concerns the Memcached that controls it, or, when it has no such
   // owner, the Memcached of the same name (whose conflict it causes or resolves).
   const owner = enqueueForOwner({ group, kind: MEMCACHED_KIND }, { unowned: (obj) => (memcacheds.get(obj.metadata.namespace, obj.metadata.name) ? [keyOf(obj)] : []) });
-  controller.watch(deployments, owner).watch(services, owner);
-  // A pod concerns the Memcached objects whose instance label it carries.
+  const refreshDelay = o.statusRefreshDelayMs ?? 1000;
+  const operandEvents = delayed(owner, (event, obj, old) => (operandEventIsUrgent(event, obj, old) ? 0 : refreshDelay));
+  controller.watch(deployments, operandEvents).watch(services, operandEvents);
+  // A pod concerns the Memcached objects whose instance label it carries; pods only ever
+  // change status (nodes), so their events are coalesced.
   controller.watch(
     pods,
-    enqueueMapped((p) => {
-      const instance = podInstance(p);
-      return instance ? memcacheds.byIndex('instance', objectKey(p.metadata.namespace, instance)).map(keyOf) : [];
-    }),
+    delayed(
+      enqueueMapped((p) => {
+        const instance = podInstance(p);
+        return instance ? memcacheds.byIndex('instance', objectKey(p.metadata.namespace, instance)).map(keyOf) : [];
+      }),
+      () => refreshDelay,
+    ),
   );
   return { controller, reconciler };
 }

@@ -7,6 +7,25 @@ import type { Priority } from './workqueue';
 /** The part of a work queue a handler uses. */
 export interface Queue {
   add(key: string, priority?: Priority): void;
+  /** Adds `key` after `delayMs`; pending delayed adds of a key keep the earliest time. */
+  addAfter(key: string, delayMs: number): void;
+}
+
+export type EventKind = 'create' | 'update' | 'delete';
+
+/**
+ * Wraps `handler` so that the keys it queues are added after `delay(event, obj, old)` ms
+ * (0 = at once, as before). Events of one object within the delay collapse into one reconcile,
+ * since the queue keeps only the earliest pending time per key: what controller-runtime users
+ * get from a rate limiter or `RequeueAfter`, for events that only refresh status.
+ */
+export function delayed<T>(handler: EventHandler<T>, delay: (event: EventKind, obj: T, oldObj?: T) => number): EventHandler<T> {
+  const via = (q: Queue, ms: number): Queue => (ms > 0 ? { add: (key) => q.addAfter(key, ms), addAfter: (key, d) => q.addAfter(key, d) } : q);
+  return {
+    create: handler.create && ((obj, q) => handler.create!(obj, via(q, delay('create', obj)))),
+    update: handler.update && ((old, cur, q) => handler.update!(old, cur, via(q, delay('update', cur, old)))),
+    delete: handler.delete && ((obj, q) => handler.delete!(obj, via(q, delay('delete', obj)))),
+  };
 }
 
 export interface EventHandler<T> {

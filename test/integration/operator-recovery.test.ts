@@ -38,7 +38,7 @@ beforeAll(async () => {
   apps = kc.makeApiClient(k8s.AppsV1Api);
   core = kc.makeApiClient(k8s.CoreV1Api);
   await installOperatorPrerequisites(cp.kubeconfigPath);
-  for (const ns of ['recovery', 'scale']) await core.createNamespace({ body: { metadata: { name: ns } } });
+  for (const ns of ['recovery', 'scale', 'restart']) await core.createNamespace({ body: { metadata: { name: ns } } });
   const sa = await cp.serviceAccountKubeconfig(OP_NS, 'memcached-operator', { create: false });
   // Without leader election here: with it, an API outage longer than the renew deadline (10 s)
   // makes the operator exit on purpose (another replica may be leading) and the kubelet
@@ -79,8 +79,12 @@ describe('operator resilience', () => {
     expect(metrics).toMatch(/informer_watch_restarts_total\{[^}]*\} [1-9]/);
   });
 
-  it('converges 200 objects created at once', async () => {
+  it('converges 200 objects created at once, with no false conflict; a real foreign Deployment is still reported', async () => {
     const n = 200;
+    const degraded = await watchDegraded('scale');
+    // One name is taken by somebody else's Deployment: that one, and only that one, is a conflict.
+    await apps.createNamespacedDeployment({ namespace: 'scale', body: foreignDeployment('mc-foreign') });
+    await createMc('scale', 'mc-foreign', 1);
     const started = Date.now();
     const names = Array.from({ length: n }, (_, i) => `mc-${String(i).padStart(3, '0')}`);
     for (let i = 0; i < n; i += 20) await Promise.all(names.slice(i, i + 20).map((name, j) => createMc('scale', name, 1 + ((i + j) % 2))));
@@ -97,7 +101,70 @@ describe('operator resilience', () => {
     expect(names.every((x) => done.has(x))).toBe(true);
     const deployments = await apps.listNamespacedDeployment({ namespace: 'scale' });
     expect(deployments.items).toHaveLength(n);
-    for (const d of deployments.items) expect(d.spec!.replicas).toBe(1 + (names.indexOf(d.metadata!.name!) % 2));
+    expect(deployments.items).toHaveLength(n + 1);
+    for (const d of deployments.items.filter((x) => x.metadata!.name !== 'mc-foreign')) expect(d.spec!.replicas).toBe(1 + (names.indexOf(d.metadata!.name!) % 2));
     process.stdout.write(`200 Memcached objects converged in ${Date.now() - started} ms\n`);
+    degraded.stop();
+    expect([...degraded.seen]).toEqual(['mc-foreign']);
+    expect(await conflictEvents('scale')).toEqual(['mc-foreign']);
+  }, 240_000);
+
+  it('survives a SIGKILL in the middle of 200 creates: after a restart, no false conflict', async () => {
+    const n = 200;
+    const degraded = await watchDegraded('restart');
+    const names = Array.from({ length: n }, (_, i) => `r-${String(i).padStart(3, '0')}`);
+    let killed = false;
+    for (let i = 0; i < n; i += 20) {
+      await Promise.all(names.slice(i, i + 20).map((name) => createMc('restart', name, 1)));
+      // Kill the operator once it is creating operands, while objects keep coming.
+      if (!killed && i >= 60) {
+        await waitFor('operator creating operands', async () => ((await apps.listNamespacedDeployment({ namespace: 'restart' })).items.length >= 20 ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
+        await operators[0].stop('SIGKILL');
+        killed = true;
+      }
+    }
+    const sa = await cp.serviceAccountKubeconfig(OP_NS, 'memcached-operator', { create: false });
+    const op = startOperator({ kubeconfig: sa.path, podNamespace: OP_NS, extraArgs: ['--leader-elect=false'] });
+    operators.push(op);
+    await waitFor(`${n} objects Available after the restart`, async () => ((await available('restart')).size === n ? true : undefined), { timeoutMs: 170_000, intervalMs: 500 });
+    degraded.stop();
+    expect([...degraded.seen]).toEqual([]);
+    expect(await conflictEvents('restart')).toEqual([]);
+    expect(op.lines.filter((l) => l.msg === 'created operand').length).toBeGreaterThan(0); // the restarted operator did part of the work
   }, 240_000);
 });
+
+/** A Deployment of `name` that no Memcached controls. */
+function foreignDeployment(name: string): k8s.V1Deployment {
+  const labels = { app: `foreign-${name}` };
+  return {
+    metadata: { name, labels },
+    spec: { replicas: 0, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'memcached:1.6.39-alpine' }] } } },
+  };
+}
+
+/** Names of the objects in `namespace` with a ResourceConflict Warning event. */
+async function conflictEvents(namespace: string): Promise<string[]> {
+  const events = await core.listNamespacedEvent({ namespace, fieldSelector: 'reason=ResourceConflict' });
+  return [...new Set(events.items.map((e) => e.involvedObject.name!))].sort();
+}
+
+/** Watches the Memcached objects of `namespace` and records every name ever seen with Degraded=True. */
+async function watchDegraded(namespace: string): Promise<{ seen: Set<string>; stop(): void }> {
+  const seen = new Set<string>();
+  let stopped = false;
+  let req: AbortController | undefined;
+  const start = async () => {
+    if (stopped) return;
+    req = await new k8s.Watch(cp.kubeConfig()).watch(
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/memcacheds`,
+      {},
+      (_type, o: any) => {
+        if ((o.status?.conditions ?? []).some((c: any) => c.type === 'Degraded' && c.status === 'True')) seen.add(o.metadata.name);
+      },
+      () => void start(), // client-node ends idle watches; keep watching
+    );
+  };
+  await start();
+  return { seen, stop: () => ((stopped = true), req?.abort()) };
+}

@@ -1,7 +1,7 @@
 // The reconcile logic against in-memory caches and a recording writer (the project's own
 // interfaces; the API behaviour itself is covered by the integration suite).
 import { renderMemcachedOperand } from '../../../../constructs/memcached-operand';
-import { Caches, Reconciler, Writer } from '../../../../operator/memcached/reconcile';
+import { Caches, onlyProgress, Reconciler, Writer } from '../../../../operator/memcached/reconcile';
 import type { KubeObject } from '../../../../operator/runtime/object';
 import { memcachedApiVersion, PORT_DEFAULT } from '../../../../constructs/memcached-api';
 
@@ -50,9 +50,10 @@ describe('Reconciler', () => {
     const { calls, messages, reconciler } = setup();
     const r = await reconciler.reconcile('ns/m');
     await settle();
-    // no status yet: the new objects' watch events bring the key back for that
-    expect(calls.sort()).toEqual(['create Deployment', 'create Service', 'event Normal Created']);
-    expect(messages).toEqual(['Created: Created Deployment and Service ns/m']);
+    // no status yet: the new objects' watch events bring the key back for that; no Event
+    // either (the status and the objects themselves show it)
+    expect(calls.sort()).toEqual(['create Deployment', 'create Service']);
+    expect(messages).toEqual([]);
     expect(r.writes).toBe(2);
   });
 
@@ -100,9 +101,8 @@ describe('Reconciler', () => {
     const { calls, messages, reconciler } = setup(objects);
     const r = await reconciler.reconcile('ns/m');
     await settle();
-    expect(calls.sort()).toEqual(['create Deployment', 'create Service', 'event Normal Created']);
-    // only the Service was created, and only it is announced
-    expect(messages).toEqual(['Created: Created Service ns/m']);
+    expect(calls.sort()).toEqual(['create Deployment', 'create Service']);
+    expect(messages).toEqual([]);
     expect(r.requeueAfter).toBe(5000);
     // A reconcile before the cache shows the objects creates nothing again and reports nothing.
     calls.length = 0;
@@ -154,6 +154,42 @@ describe('Reconciler', () => {
     await reconciler.reconcile('ns/m');
     await reconciler.reconcile('ns/m');
     expect(calls.filter((c) => c.startsWith('status'))).toHaveLength(1);
+  });
+
+  it('writes progress (pods, counts) at most once per interval, and transitions at once', async () => {
+    const d = (ready: number, pods = ready) => ({ ...rendered.deployment, status: { observedGeneration: 1, replicas: pods, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods } });
+    const objects: Parameters<typeof setup>[0] = { deployment: d(0, 2), service: rendered.service };
+    const { reconciler, sent } = setup(objects);
+    const statuses = () => sent.filter((x) => x.op === 'status').map((x) => x.body);
+    const show = (status: any, rv: string) => Object.assign(cr, { status, metadata: { ...cr.metadata, resourceVersion: rv } });
+    try {
+      // the first status (none before) is written at once
+      expect(await reconciler.reconcile('ns/m')).toEqual({ writes: 1 });
+      show(statuses()[0], '2');
+      // one pod ready: only counts changed → held back, the key comes back within the interval
+      objects.deployment = d(1, 2);
+      const held = await reconciler.reconcile('ns/m');
+      expect(held.writes).toBe(0);
+      expect(held.requeueAfter).toBeGreaterThan(9000);
+      expect(held.requeueAfter).toBeLessThanOrEqual(10_000);
+      // all ready: Available flips → written at once, with everything as it is now
+      objects.deployment = d(2);
+      await reconciler.reconcile('ns/m');
+      expect(statuses()).toHaveLength(2);
+      expect(statuses()[1]).toMatchObject({ readyReplicas: 2, replicas: 2 });
+      expect(statuses()[1].conditions.find((c: any) => c.type === 'Available').status).toBe('True');
+    } finally {
+      delete cr.status;
+      delete cr.metadata.resourceVersion;
+    }
+  });
+
+  it('onlyProgress: counts and messages are progress; a condition status or generation change is not', () => {
+    const base = { observedGeneration: 1, selector: 's', nodes: ['a'], replicas: 1, readyReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'x', message: '0/1', lastTransitionTime: 't' }] } as any;
+    expect(onlyProgress(undefined, base)).toBe(false);
+    expect(onlyProgress(base, { ...base, nodes: ['a', 'b'], readyReplicas: 1, conditions: [{ ...base.conditions[0], message: '1/2' }] })).toBe(true);
+    expect(onlyProgress(base, { ...base, conditions: [{ ...base.conditions[0], status: 'True' }] })).toBe(false);
+    expect(onlyProgress(base, { ...base, observedGeneration: 2 })).toBe(false);
   });
 
   it('does nothing for an object that is gone', async () => {

@@ -7,7 +7,7 @@ import { Store } from '../../../../operator/runtime/cache/store';
 import { Controller, runWorkers, type ControllerMetrics, type ReconcileOutcome } from '../../../../operator/runtime/controller';
 import { TerminalError, isTerminalApiError, httpStatus } from '../../../../operator/runtime/errors';
 import { DEFAULT_OPTIONS } from '../../../../operator/runtime/flags';
-import { enqueueForObject, enqueueForOwner, enqueueMapped } from '../../../../operator/runtime/handler';
+import { delayed, enqueueForObject, enqueueForOwner, enqueueMapped } from '../../../../operator/runtime/handler';
 import { createLogger } from '../../../../operator/runtime/log';
 import { Manager } from '../../../../operator/runtime/manager/manager';
 import { RuntimeMetrics } from '../../../../operator/runtime/metrics';
@@ -264,11 +264,33 @@ describe('Controller (generic)', () => {
     const q = { keys: [] as string[][] };
     const handler = enqueueForObject<KubeObject>({ create: 'high', update: (old, cur) => (specChanged.update!(old, cur) ? 'high' : 'normal') });
     const add = (key: string, priority = 'normal') => void q.keys.push([key, priority]);
-    handler.create!(widget('a'), { add });
-    handler.update!(widget('a', 1), widget('a', 1), { add });
-    handler.update!(widget('a', 1), widget('a', 2), { add });
-    handler.delete!(widget('a'), { add });
+    const queue = { add, addAfter: () => {} };
+    handler.create!(widget('a'), queue);
+    handler.update!(widget('a', 1), widget('a', 1), queue);
+    handler.update!(widget('a', 1), widget('a', 2), queue);
+    handler.delete!(widget('a'), queue);
     expect(q.keys).toEqual([['ns/a', 'high'], ['ns/a', 'normal'], ['ns/a', 'high'], ['ns/a', 'normal']]);
+  });
+
+  it('delayed(): events within the delay collapse into one reconcile; a zero delay queues at once', async () => {
+    const widgets = new Store<KubeObject>();
+    const reconciled: string[] = [];
+    const controller = new Controller({ name: 'widget', workers: 2, reconcile: async (key) => void reconciled.push(key) });
+    // updates are coalesced for 80 ms; deletes go at once
+    controller.watch(widgets, delayed(enqueueForObject<KubeObject>(), (event) => (event === 'delete' ? 0 : 80)));
+    const run = controller.start();
+    widgets.upsert(widget('w1', 1));
+    for (let i = 0; i < 5; i++) widgets.upsert(widget('w1', 1, { note: `n${i}` }));
+    await wait(30);
+    expect(reconciled).toEqual([]); // still waiting
+    await until(() => reconciled.length === 1);
+    await wait(100);
+    expect(reconciled).toEqual(['ns/w1']); // six events, one reconcile
+    widgets.remove(widget('w1', 1));
+    await wait(20);
+    expect(reconciled).toEqual(['ns/w1', 'ns/w1']);
+    await controller.shutDown();
+    await run;
   });
 
   it('rejects a bad name or worker count', () => {
