@@ -57,13 +57,19 @@ export function parseStackConfig(input: unknown): StackConfig {
   return parseConfig(stackSchema, input ?? {});
 }
 
-/** Reads and validates a YAML configuration file; a missing default file means "all defaults". */
-export function loadStackConfig(file = process.env.STACK_CONFIG ?? DEFAULT_CONFIG_FILE): StackConfig {
+/**
+ * Reads and validates a YAML configuration file. A missing file is an error, except for the
+ * default stack.yaml (when STACK_CONFIG does not name a file), which means "all defaults".
+ */
+export function loadStackConfig(
+  file = process.env.STACK_CONFIG ?? DEFAULT_CONFIG_FILE,
+  optional = !process.env.STACK_CONFIG && file === DEFAULT_CONFIG_FILE,
+): StackConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !process.env.STACK_CONFIG) return parseStackConfig({});
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && optional) return parseStackConfig({});
     throw new ConfigError([`${file}: cannot read configuration file (${(err as Error).message})`]);
   }
   let input: unknown;

@@ -1,9 +1,10 @@
 // main.ts as a program (the way `npm run synth` and `cdk8s synth` run it through
 // scripts/run-ts.mjs), and the generated imports/ that `npm run import` derives from its output.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { outdatedFiles, synthTargets } from '../../main';
 import { objectsOf } from './constructs/helpers';
 
 const ROOT = process.cwd();
@@ -69,6 +70,62 @@ describe('main.ts (npm run synth)', () => {
 
   it('is the app cdk8s.yaml runs', () => {
     expect(readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8')).toMatch(/^app: node scripts\/run-ts\.mjs main\.ts$/m);
+  });
+});
+
+describe('npm run synth: stack.yaml into dist/, envs/<env>/stack.yaml into envs/<env>/dist/', () => {
+  // A project folder of its own, so the repository's dist/ and envs/ are never touched.
+  const project = mkdtempSync(join(tmpdir(), 'targets-'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'STACK_CONFIG' && k !== 'CDK8S_OUTDIR'));
+  const synth = () => spawnSync(process.execPath, runMain, { cwd: project, env: { ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+  const replicas = (dir: string) =>
+    objectsOf(readFileSync(join(project, dir, 'redis-deployment.k8s.yaml'), 'utf8')).find((o) => o.kind === 'Deployment')!.spec.replicas;
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it('lists the targets: the default, then each environment that has a stack.yaml', () => {
+    mkdirSync(join(project, 'envs', 'prod'), { recursive: true });
+    mkdirSync(join(project, 'envs', 'notes'), { recursive: true });
+    mkdirSync(join(project, 'envs', 'a-test'), { recursive: true });
+    writeFileSync(join(project, 'stack.yaml'), 'redis:\n  deployment:\n    replicas: 2\n');
+    writeFileSync(join(project, 'envs', 'prod', 'stack.yaml'), 'redis:\n  deployment:\n    replicas: 3\n');
+    writeFileSync(join(project, 'envs', 'a-test', 'stack.yaml'), '{}\n');
+    expect(synthTargets({}, project)).toEqual([
+      { config: 'stack.yaml', optional: true, outdir: 'dist' },
+      { config: 'envs/a-test/stack.yaml', optional: false, outdir: 'envs/a-test/dist' },
+      { config: 'envs/prod/stack.yaml', optional: false, outdir: 'envs/prod/dist' },
+    ]);
+    expect(synthTargets({ STACK_CONFIG: 'envs/prod/stack.yaml' }, project)).toEqual([{ config: 'envs/prod/stack.yaml', optional: false, outdir: 'dist' }]);
+    expect(synthTargets({ CDK8S_OUTDIR: '/tmp/x' }, project)).toEqual([{ config: 'stack.yaml', optional: true, outdir: '/tmp/x' }]);
+  });
+
+  it('writes every target, and the dist check then passes (the issue\'s stack.yaml repro)', () => {
+    expect(outdatedFiles(project, {})).toEqual(expect.arrayContaining(['dist/redis-deployment.k8s.yaml', 'envs/prod/dist/redis-deployment.k8s.yaml']));
+    const r = synth();
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect([replicas('dist'), replicas('envs/prod/dist'), replicas('envs/a-test/dist')]).toEqual([2, 3, 1]);
+    expect(readdirSync(join(project, 'envs', 'notes'))).toEqual([]);
+    expect(outdatedFiles(project, {})).toEqual([]);
+  });
+
+  it('the dist check names an output that no longer matches its configuration', () => {
+    writeFileSync(join(project, 'stack.yaml'), 'redis:\n  deployment:\n    replicas: 5\n');
+    expect(outdatedFiles(project, {})).toEqual(['dist/redis-deployment.k8s.yaml']);
+    writeFileSync(join(project, 'stack.yaml'), 'redis:\n  deployment:\n    replicas: 2\n');
+    writeFileSync(join(project, 'envs', 'prod', 'dist', 'stale.k8s.yaml'), 'kind: Stale\n');
+    expect(outdatedFiles(project, {})).toEqual(['envs/prod/dist/stale.k8s.yaml']);
+    rmSync(join(project, 'envs', 'prod', 'dist', 'stale.k8s.yaml'));
+  });
+
+  it('one invalid environment fails synth, names its file and field, and changes no output', () => {
+    const before = tree(project);
+    writeFileSync(join(project, 'envs', 'prod', 'stack.yaml'), 'redis:\n  deployment:\n    replicas: -3\n');
+    writeFileSync(join(project, 'stack.yaml'), 'redis:\n  deployment:\n    replicas: 4\n');
+    const r = synth();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('synth failed: invalid configuration in envs/prod/stack.yaml:\n  - redis.deployment.replicas: must be 0 or more');
+    const after = tree(project);
+    for (const f of Object.keys(before).filter((f) => f.endsWith('.k8s.yaml'))) expect([f, after[f]]).toEqual([f, before[f]]);
+    expect(Object.keys(after).filter((f) => !f.includes('stack.yaml'))).toEqual(Object.keys(before).filter((f) => !f.includes('stack.yaml')));
   });
 });
 

@@ -117,4 +117,3 @@ describe('stackConflicts', () => {
     expect(stackConflicts([own, other])).toEqual(['a.name, b.name: in namespace "ns", Service "b" of b selects the pods of StatefulSet "a" of a; give the stacks different names']);
   });
 });
-});

@@ -1,14 +1,12 @@
 // Every chart as main.ts composes it: snapshots, determinism, the committed dist/, Pod
 // Security, selectors, the Memcached CRD and RBAC, and the configuration rules.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App } from 'cdk8s';
+import { outdatedFiles, synthTargets } from '../../../main';
 import { parseStackConfig } from '../../../constructs/config';
 import { operatorRules, leaderElectionRules } from '../../../constructs/memcached-api';
 import { RedisDeploymentChart } from '../../../constructs/redis-deployment';
 import { allObjects, objectsOf, podSpecOf, synthFiles } from './helpers';
 
-const ROOT = process.cwd();
 const files = synthFiles();
 const objects = Object.values(files).flatMap(objectsOf);
 const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -34,11 +32,12 @@ describe('charts', () => {
     expect(synthFiles()).toEqual(files);
   });
 
-  it('the committed dist/ is what the code synthesizes', () => {
-    const committed = Object.fromEntries(
-      readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.k8s.yaml')).sort().map((f) => [f, readFileSync(join(ROOT, 'dist', f), 'utf8')]),
-    );
-    expect(committed).toEqual(files);
+  // The same targets and configuration files as `npm run synth` (stack.yaml when present, and
+  // every envs/<env>/stack.yaml), compared the same way `.ci/run` does after synthesizing.
+  it('the committed dist/ and envs/<env>/dist/ are what npm run synth writes from their configuration', () => {
+    // The shipped per-environment example is part of the list.
+    expect(synthTargets({}).map((t) => t.outdir)).toEqual(['dist', 'envs/prod/dist', 'envs/staging/dist']);
+    expect(outdatedFiles()).toEqual([]);
   });
 
   it('puts a namespace on every namespaced object and on no cluster-scoped one', () => {
@@ -267,7 +266,7 @@ describe('operator RBAC and Deployment', () => {
   it('sets WATCH_NAMESPACE only when configured', () => {
     const env = (objs: any[]) => objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec.containers[0].env;
     expect(env(objects).find((e: any) => e.name === 'WATCH_NAMESPACE')).toBeUndefined();
-    const objs = allObjects(parseStackConfig({ memcached: { operator: { watchNamespaces: ['a', 'b'] } } }));
+    const objs = allObjects(parseStackConfig({ memcached: { operator: { watchNamespaces: ['a', 'b'] }, sample: { namespace: 'b' } } }));
     expect(env(objs)).toContainEqual({ name: 'WATCH_NAMESPACE', value: 'a,b' });
   });
 
