@@ -1,15 +1,19 @@
 // A workload-tier test control plane for people, in the background:
 //   npm run cluster:up [-- --nodes N]   builds the binaries if needed, starts it detached,
-//                                       writes .cluster/kubeconfig (admin), .cluster/pid
+//                                       writes .cluster/kubeconfig (admin), .cluster/pid;
+//                                       a default StorageClass `standard` provisions hostPath
+//                                       volumes for claims (storage-provisioner.ts)
 //   npm run cluster:down                stops it
 // Run through scripts/run-ts.mjs (esbuild, no type check). See docs/test-cluster.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { repoRoot, startControlPlane, type ControlPlane } from './controlplane';
 
 const root = repoRoot();
-const stateDir = join(root, '.cluster');
+// CLUSTER_STATE_DIR moves .cluster/ elsewhere (test/integration/readme-path.test.ts runs the
+// README's commands against a cluster of its own, not a developer's).
+const stateDir = process.env.CLUSTER_STATE_DIR ? resolve(process.env.CLUSTER_STATE_DIR) : join(root, '.cluster');
 const files = {
   pid: join(stateDir, 'pid'),
   kubeconfig: join(stateDir, 'kubeconfig'),
@@ -106,9 +110,9 @@ async function serve(args: string[]): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown());
 
   writeFileSync(files.pid, `${process.pid}\n`);
-  cp = await startControlPlane({ tier: 'workload', nodes, baseDir: stateDir, log: (m) => console.log(m) });
+  cp = await startControlPlane({ tier: 'workload', nodes, baseDir: stateDir, storage: true, log: (m) => console.log(m) });
   copyFileSync(cp.kubeconfigPath, files.kubeconfig);
-  const state = { pid: process.pid, server: cp.server, dir: cp.dir, pki: cp.pki.dir, nodes: cp.nodes, timings: cp.timings, logs: cp.logs };
+  const state = { pid: process.pid, server: cp.server, dir: cp.dir, pki: cp.pki.dir, nodes: cp.nodes, storageClass: cp.storage?.className, timings: cp.timings, logs: cp.logs };
   writeFileSync(files.state, JSON.stringify(state, null, 2) + '\n');
   console.log(`ready: ${JSON.stringify(state)}`);
   setInterval(() => {}, 1 << 30); // stay alive until signalled

@@ -12,6 +12,7 @@ import { findBinaries, type Binaries, type Tier } from './binaries';
 import { clientCert, createPki, type Pki } from './pki';
 import { Component, failIfExited, forget, freePort, httpRequest, isPortClash, killOnExit, logTails, startReaper } from './processes';
 import { waitFor } from './wait';
+import { startStorageProvisioner, type StorageProvisioner } from './storage-provisioner';
 import { SERVICE_CIDR, startWorkload, type WorkloadOptions } from './workload';
 
 export type { ClientKubeconfig, ServiceAccountTokenOptions } from './access';
@@ -31,6 +32,12 @@ export interface ControlPlaneOptions extends WorkloadOptions {
   baseDir?: string;
   /** progress messages (default: none) */
   log?: (message: string) => void;
+  /**
+   * Workload tier only: a default StorageClass `standard` and a hostPath volume for each of its
+   * claims (storage-provisioner.ts, like kind's local-path), under `<dir>/volumes` unless
+   * `root` is given. Default off: without it claims stay Pending unless a test makes volumes.
+   */
+  storage?: boolean | { root?: string };
 }
 
 /** Milliseconds spent in each start step. */
@@ -56,6 +63,8 @@ export interface ControlPlane {
   readonly timings: Timings;
   /** log file of each component */
   readonly logs: Readonly<Record<string, string>>;
+  /** the storage provisioner (option `storage`), if it runs */
+  readonly storage?: StorageProvisioner;
   /** a fresh admin KubeConfig */
   kubeConfig(): k8s.KubeConfig;
   /** client-certificate kubeconfig for `user` in `groups` */
@@ -80,6 +89,7 @@ class ControlPlaneImpl implements ControlPlane {
   readonly logs: Record<string, string> = {};
   readonly timings: Timings = { pki: 0, etcd: 0, apiserver: 0, total: 0 };
   nodes: string[] = [];
+  storage?: StorageProvisioner;
   server = '';
   kubeconfigPath = '';
   pki!: Pki;
@@ -152,6 +162,11 @@ class ControlPlaneImpl implements ControlPlane {
       await this.startWorkload();
       this.timings.workload = lap();
       this.say(`workload tier ready: nodes ${this.nodes.join(', ')} (${this.timings.workload} ms)`);
+      if (this.opts.storage) {
+        const root = (typeof this.opts.storage === 'object' && this.opts.storage.root) || join(this.dir, 'volumes');
+        this.storage = await startStorageProvisioner(this.kubeConfig(), { root, log: this.say });
+        this.say(`default StorageClass ${this.storage.className}: hostPath volumes under ${root}`);
+      }
     }
     this.timings.total = Date.now() - t0;
   }
@@ -292,6 +307,7 @@ class ControlPlaneImpl implements ControlPlane {
     if (this.stopped) return;
     this.stopped = true;
     forget(this);
+    await this.storage?.stop().catch(() => undefined);
     // Dependents first, so that nothing logs storms of connection errors; SIGKILL is fine
     // for throwaway state (etcd runs with --unsafe-no-fsync anyway).
     const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
