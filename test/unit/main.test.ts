@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { outdatedFiles, synthTargets } from '../../main';
 import { objectsOf } from './constructs/helpers';
 
@@ -101,7 +102,7 @@ describe('npm run synth: stack.yaml into dist/, envs/<env>/stack.yaml into envs/
   it('writes every target, and the dist check then passes (the issue\'s stack.yaml repro)', () => {
     expect(outdatedFiles(project, {})).toEqual(expect.arrayContaining(['dist/redis-deployment.k8s.yaml', 'envs/prod/dist/redis-deployment.k8s.yaml']));
     const r = synth();
-    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect([r.status, r.stderr, r.stdout]).toEqual([0, '', '']);
     expect([replicas('dist'), replicas('envs/prod/dist'), replicas('envs/a-test/dist')]).toEqual([2, 3, 1]);
     expect(readdirSync(join(project, 'envs', 'notes'))).toEqual([]);
     expect(outdatedFiles(project, {})).toEqual([]);
@@ -126,6 +127,34 @@ describe('npm run synth: stack.yaml into dist/, envs/<env>/stack.yaml into envs/
     const after = tree(project);
     for (const f of Object.keys(before).filter((f) => f.endsWith('.k8s.yaml'))) expect([f, after[f]]).toEqual([f, before[f]]);
     expect(Object.keys(after).filter((f) => !f.includes('stack.yaml'))).toEqual(Object.keys(before).filter((f) => !f.includes('stack.yaml')));
+  });
+});
+
+describe('the cdk8s CLI (npx cdk8s synth)', () => {
+  it('cdk8s.yaml holds only keys cdk8s-cli reads (it has no checkUpgrade)', () => {
+    const decl = readFileSync(join(ROOT, 'node_modules/cdk8s-cli/lib/config.d.ts'), 'utf8').match(/export interface Config \{([^}]*)\}/)![1];
+    const known = [...decl.matchAll(/readonly (\w+)\?/g)].map((m) => m[1]);
+    expect(known).toEqual(expect.arrayContaining(['app', 'language', 'output', 'imports']));
+    const keys = Object.keys(parse(readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8')));
+    expect(keys.filter((k) => !known.includes(k))).toEqual([]);
+  });
+
+  it('the README\'s CLI command synthesizes dist/\'s files with no upgrade notice and no stack trace', () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('npx cdk8s synth --no-check-upgrade');
+    const out = mkdtempSync(join(tmpdir(), 'cdk8s-cli-'));
+    try {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDK8S_') && k !== 'STACK_CONFIG'));
+      const r = spawnSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['synth', '--no-check-upgrade', '--output', out], {
+        cwd: ROOT,
+        env: { ...env, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+      });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(r.stdout).not.toMatch(/new version|Error/);
+      expect(readdirSync(out).sort()).toEqual(readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.k8s.yaml')).sort());
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
 
