@@ -3,8 +3,9 @@
 //   node build/operator.mjs --leader-elect --health-probe-bind-address=:8081 --metrics-bind-address=:8080
 import { DEFAULT_GROUP_DOMAIN, DEFAULT_MEMCACHED_IMAGE, memcachedGroup } from '../constructs/memcached-api';
 import { setupMemcachedController } from './memcached/setup';
-import { FlagError, parseManagerFlags } from './runtime/flags';
+import { FlagError, parseCommandLine, usage } from './runtime/flags';
 import { Manager } from './runtime/manager/manager';
+import { VERSION } from './runtime/version';
 
 const NAME = 'memcached-operator';
 
@@ -12,17 +13,28 @@ async function main(): Promise<number> {
   const groupDomain = process.env.MEMCACHED_GROUP_DOMAIN || DEFAULT_GROUP_DOMAIN;
   const image = process.env.MEMCACHED_IMAGE || DEFAULT_MEMCACHED_IMAGE;
   const group = memcachedGroup(groupDomain);
-  let options;
+  const defaults = { leaderElectionId: `${NAME}.${group}` };
+  let command;
   try {
-    options = parseManagerFlags(process.argv.slice(2), process.env, { leaderElectionId: `${NAME}.${group}` });
+    command = parseCommandLine(process.argv.slice(2), process.env, defaults);
   } catch (err) {
     if (err instanceof FlagError) {
-      process.stderr.write(`${NAME}: ${err.message}\n`);
+      process.stderr.write(`${NAME}: ${err.message}\nRun '${NAME} --help' for the flags.\n`);
       return 2;
     }
     throw err;
   }
-  const manager = new Manager({ name: NAME, options, startupFields: { image, group } });
+  if (command.action === 'help') {
+    const envDefaults = { MEMCACHED_IMAGE: DEFAULT_MEMCACHED_IMAGE, MEMCACHED_GROUP_DOMAIN: DEFAULT_GROUP_DOMAIN };
+    process.stdout.write(`${NAME} ${VERSION}: reconciles Memcached objects (${group}) into a Deployment and a Service each.\n\n`);
+    process.stdout.write(usage(NAME, defaults, envDefaults));
+    return 0;
+  }
+  if (command.action === 'version') {
+    process.stdout.write(`${NAME} ${VERSION}\n`);
+    return 0;
+  }
+  const manager = new Manager({ name: NAME, options: command.options, startupFields: { version: VERSION, image, group } });
   setupMemcachedController(manager, { groupDomain, image });
   return manager.start();
 }

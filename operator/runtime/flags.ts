@@ -42,6 +42,72 @@ export const DEFAULT_OPTIONS: ManagerOptions = {
 
 const BOOLEAN_FLAGS = ['leader-elect'] as const;
 
+/** Every flag the manager accepts, with the help text `--help` prints (one table, so they agree). */
+const FLAGS: Record<string, { type: 'string' | 'boolean'; value?: string; help: string; default?: (o: ManagerOptions) => string }> = {
+  'leader-elect': { type: 'boolean', help: 'Run workers only while holding the leader election Lease (standbys keep warm caches). Also --leader-elect=true|false.', default: (o) => String(o.leaderElect) },
+  'leader-election-id': { type: 'string', value: 'name', help: 'Name of the leader election Lease.', default: (o) => o.leaderElectionId },
+  'leader-election-namespace': { type: 'string', value: 'namespace', help: 'Namespace of the Lease.', default: () => '$POD_NAMESPACE' },
+  'health-probe-bind-address': { type: 'string', value: 'addr', help: 'Address of /healthz and /readyz: host:port, :port, or 0 to disable.', default: (o) => o.healthProbeBindAddress },
+  'metrics-bind-address': { type: 'string', value: 'addr', help: 'Address of /metrics: host:port, :port, or 0 to disable.', default: (o) => o.metricsBindAddress },
+  'zap-log-level': { type: 'string', value: 'level', help: 'Log level: debug, info, error, or an integer N > 0 for verbosity N.', default: () => 'info' },
+  'max-concurrent-reconciles': { type: 'string', value: 'n', help: 'Reconciles running at once (one object is never reconciled twice at once).', default: (o) => String(o.maxConcurrentReconciles) },
+  'sync-period': { type: 'string', value: 'duration', help: 'Informer resync period, a Go duration (10h, 1h30m, 90s), 0 for never.', default: (o) => formatDuration(o.syncPeriodMs) },
+  help: { type: 'boolean', help: 'Print this help and exit (also -h).' },
+  version: { type: 'boolean', help: 'Print the version and exit.' },
+};
+
+/** The environment variables the operator reads, for `--help`. */
+export const ENVIRONMENT: readonly (readonly [string, string])[] = [
+  ['WATCH_NAMESPACE', 'Namespaces to watch, comma-separated; unset or empty = all namespaces.'],
+  ['POD_NAMESPACE', "The operator's own namespace (default of --leader-election-namespace)."],
+  ['MEMCACHED_IMAGE', 'Image of the memcached pods.'],
+  ['MEMCACHED_GROUP_DOMAIN', 'API group domain: Memcached objects are cache.<domain>/v1alpha1.'],
+  ['KUBECONFIG', 'Kubeconfig file when not running in a pod (else ~/.kube/config).'],
+];
+
+/** What the command line asks for: run the manager, or print help or the version. */
+export type Command = { action: 'run'; options: ManagerOptions } | { action: 'help' } | { action: 'version' };
+
+/**
+ * Like parseManagerFlags, but `--help`/`-h`/`-help` and `--version` (anywhere on the command
+ * line) ask for help or the version instead of a run; they win over other, even invalid, flags.
+ */
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  defaults: Partial<ManagerOptions> = {},
+): Command {
+  const flags = argv.map(normalizeArg);
+  if (flags.some((a) => a === '--help' || a === '-h')) return { action: 'help' };
+  if (flags.includes('--version')) return { action: 'version' };
+  return { action: 'run', options: parseManagerFlags(argv, env, defaults) };
+}
+
+/**
+ * The `--help` text: usage, every flag with its default, every environment variable.
+ * `env` names (e.g. MEMCACHED_IMAGE) map to their defaults where the program has one.
+ */
+export function usage(
+  name: string,
+  defaults: Partial<ManagerOptions> = {},
+  envDefaults: Readonly<Record<string, string>> = {},
+): string {
+  const base = { ...DEFAULT_OPTIONS, ...defaults };
+  const lines = [`Usage: ${name} [flags]`, '', 'Flags:'];
+  const rows = Object.entries(FLAGS).map(([flag, f]) => {
+    const d = f.default?.(base);
+    return [`  --${flag}${f.value ? ` <${f.value}>` : ''}`, `${f.help}${d ? ` (default ${d})` : ''}`];
+  });
+  const width = Math.max(...rows.map(([l]) => l.length), ...ENVIRONMENT.map(([e]) => e.length + 2)) + 2;
+  for (const [left, right] of rows) lines.push(left.padEnd(width) + right);
+  lines.push('', 'Flags may also be written -flag (Go style) and as --flag=value or --flag value.', '', 'Environment:');
+  for (const [variable, help] of ENVIRONMENT) {
+    const d = envDefaults[variable];
+    lines.push(`  ${variable}`.padEnd(width) + help + (d ? ` (default ${d})` : ''));
+  }
+  return lines.join('\n') + '\n';
+}
+
 /**
  * Parses manager flags (`--flag=value`, `--flag value`, Go's single-dash `-flag`, and
  * `--leader-elect=true|false`) and the WATCH_NAMESPACE / POD_NAMESPACE environment.
@@ -60,16 +126,11 @@ export function parseManagerFlags(
       strict: true,
       allowPositionals: false,
       allowNegative: true,
-      options: {
-        'leader-elect': { type: 'boolean' },
-        'leader-election-id': { type: 'string' },
-        'leader-election-namespace': { type: 'string' },
-        'health-probe-bind-address': { type: 'string' },
-        'metrics-bind-address': { type: 'string' },
-        'zap-log-level': { type: 'string' },
-        'max-concurrent-reconciles': { type: 'string' },
-        'sync-period': { type: 'string' },
-      },
+      options: Object.fromEntries(
+        Object.entries(FLAGS)
+          .filter(([flag]) => flag !== 'help' && flag !== 'version')
+          .map(([flag, f]) => [flag, { type: f.type }]),
+      ),
     }));
   } catch (err) {
     throw new FlagError((err as Error).message);
@@ -134,6 +195,20 @@ function splitNamespaces(v: string): string[] {
 }
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds as a Go duration ("10h0m0s" is written "10h"). */
+function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('');
+}
 
 /** Parses a Go duration ("10h", "1h30m", "90s", "250ms", "0") into milliseconds. */
 export function parseDuration(v: string): number {

@@ -30,7 +30,7 @@ export interface ManagerParams {
   metrics?: RuntimeMetrics;
   /** Default: hostname_uuid. */
   identity?: string;
-  /** Extra fields of the "starting" log line (e.g. the operand image). */
+  /** Extra fields of the "starting" log line (e.g. the program's version, the operand image). */
   startupFields?: LogFields;
   shutdownGraceMs?: number;
   /** Informer watchdog (see Informer); default the informer's. */
@@ -120,7 +120,6 @@ export class Manager {
     const probes: ProbeServer = await startProbeServer({ bindAddress: opts.healthProbeBindAddress, log });
     const metricsServer = await startMetricsServer({ bindAddress: opts.metricsBindAddress, registry: this.metrics.registry });
     log.info('starting', {
-      version: process.env.npm_package_version,
       node: process.version,
       identity: this.identity,
       ...this.params.startupFields,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_OPTIONS, FlagError, parseDuration, parseManagerFlags } from '../../../../operator/runtime/flags';
+import { DEFAULT_OPTIONS, ENVIRONMENT, FlagError, parseCommandLine, parseDuration, parseManagerFlags, usage } from '../../../../operator/runtime/flags';
 
 describe('parseManagerFlags', () => {
   it('returns controller-runtime defaults for no flags and no environment', () => {
@@ -90,6 +90,50 @@ describe('parseManagerFlags', () => {
   it('requires an ID and a namespace for leader election', () => {
     expect(() => parseManagerFlags(['--leader-elect'], { POD_NAMESPACE: 'ns' })).toThrow(/--leader-election-id/);
     expect(() => parseManagerFlags(['--leader-elect', '--leader-election-id=x'], {})).toThrow(/POD_NAMESPACE/);
+  });
+});
+
+describe('parseCommandLine: --help and --version', () => {
+  it.each([['--help'], ['-h'], ['-help'], ['--zap-log-level=loud', '--help'], ['--bogus', '-h']])('%j asks for help (even next to a bad flag)', (...argv) => {
+    expect(parseCommandLine(argv, {})).toEqual({ action: 'help' });
+  });
+
+  it.each([['--version'], ['-version'], ['--leader-elect', '--version']])('%j asks for the version', (...argv) => {
+    expect(parseCommandLine(argv, {})).toEqual({ action: 'version' });
+  });
+
+  it('otherwise parses the flags as parseManagerFlags does, errors included', () => {
+    expect(parseCommandLine(['--max-concurrent-reconciles=3'], { WATCH_NAMESPACE: 'a' })).toEqual({
+      action: 'run',
+      options: parseManagerFlags(['--max-concurrent-reconciles=3'], { WATCH_NAMESPACE: 'a' }),
+    });
+    expect(() => parseCommandLine(['--bogus'], {})).toThrow(FlagError);
+    expect(() => parseCommandLine(['--max-concurrent-reconciles=0'], {})).toThrow(/--max-concurrent-reconciles/);
+  });
+});
+
+describe('usage', () => {
+  const text = usage('memcached-operator', { leaderElectionId: 'lease-id' }, { MEMCACHED_IMAGE: 'memcached:1' });
+  const listed = [...text.matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]);
+
+  it('lists every flag the parser accepts, and only those (plus --help and --version)', () => {
+    const accepted = listed.filter((f) => f !== 'help' && f !== 'version');
+    for (const flag of accepted) {
+      expect(() => parseManagerFlags([`--${flag}${flag === 'leader-elect' ? '=false' : '=1'}`], {})).not.toThrow(/Unknown option/);
+    }
+    expect(accepted).toEqual(['leader-elect', 'leader-election-id', 'leader-election-namespace', 'health-probe-bind-address', 'metrics-bind-address', 'zap-log-level', 'max-concurrent-reconciles', 'sync-period']);
+    expect(listed).toEqual([...accepted, 'help', 'version']);
+  });
+
+  it('shows the defaults in effect (the program\'s own included) and every environment variable', () => {
+    expect(text).toMatch(/^Usage: memcached-operator \[flags\]$/m);
+    expect(text).toMatch(/--leader-election-id <name> .*\(default lease-id\)$/m);
+    expect(text).toMatch(/--health-probe-bind-address <addr> .*\(default :8081\)$/m);
+    expect(text).toMatch(/--sync-period <duration> .*\(default 10h\)$/m);
+    expect(text).toMatch(/--max-concurrent-reconciles <n> .*\(default 1\)$/m);
+    for (const [variable] of ENVIRONMENT) expect(text).toMatch(new RegExp(`^  ${variable} `, 'm'));
+    expect(ENVIRONMENT.map(([v]) => v)).toEqual(expect.arrayContaining(['WATCH_NAMESPACE', 'POD_NAMESPACE', 'MEMCACHED_IMAGE', 'MEMCACHED_GROUP_DOMAIN', 'KUBECONFIG']));
+    expect(text).toMatch(/^ {2}MEMCACHED_IMAGE .*\(default memcached:1\)$/m);
   });
 });
 
