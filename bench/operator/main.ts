@@ -21,61 +21,12 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { findBinaries } from '../../cluster/controlplane';
-import { parsePrometheus, round } from '../lib/stats';
-import { API_SERIES } from './metrics';
+import { round } from '../lib/stats';
 import { log, parseOptions, USAGE, type Options } from './options';
-import { createPhase, idlePhase, singlePhase, snapshot, Tracker, updatePhase, type PhaseContext } from './phases';
-import { runResult, writeResults, type Provenance } from './report';
-import { RunEnv, setUpCluster, startBenchOperator } from './setup';
+import { writeResults, type Provenance } from './report';
+import { runOnce } from './run';
+import { ours } from './subject';
 import type { RunResult } from './types';
-
-/** One run: set up, the four phases, attribution; always tears down. */
-async function runOnce(opts: Options, n: number, workers: number, run: number): Promise<RunResult> {
-  const nodes = opts.tier === 'api' ? 0 : (opts.nodes ?? Math.max(1, Math.ceil((n * Math.max(1, opts.maxSize)) / 100)));
-  const env = new RunEnv(nodes);
-  try {
-    log(`run ${run}: N=${n} workers=${workers} tier=${opts.tier} nodes=${nodes}: starting control plane`);
-    await setUpCluster(opts, env);
-    const cp = env.cp!;
-    const client = env.client!;
-    const tracker = new Tracker(opts, client);
-    await tracker.watch(env.watchers);
-    const operator = await startBenchOperator(opts, env, n, workers, run);
-    const ctx: PhaseContext = { opts, n, client, tracker, operator, apiserverMetrics: () => cp.apiserverMetrics() };
-    const apiBefore = parsePrometheus(await cp.apiserverMetrics(), API_SERIES);
-
-    const names = Array.from({ length: n }, (_, i) => `mc-${String(i).padStart(4, '0')}`);
-    const s0 = await snapshot(ctx);
-    const createFig = await createPhase(ctx, names);
-    const s1 = await snapshot(ctx);
-    const idleSamples = await idlePhase(ctx);
-    const s2 = await snapshot(ctx);
-    const updateFig = await updatePhase(ctx, names);
-    const s3 = await snapshot(ctx);
-    const singleStart = Date.now();
-    const singles = await singlePhase(ctx);
-    const singleEnd = Date.now();
-
-    return await runResult({
-      opts, n, workers, run, nodes,
-      loadStart: env.loadStart,
-      controlPlaneStartMs: env.controlPlaneStartMs,
-      operatorStartMs: operator.startMs,
-      operatorStartedWall: operator.startedWall,
-      auditLog: env.audit.logPath,
-      limits: { ...operator.limits, stats: env.group?.stats() },
-      snaps: [s0, s1, s2, s3],
-      apiBefore,
-      createFig,
-      updateFig,
-      idleSamples,
-      singles,
-      singleWindow: [singleStart, singleEnd],
-    });
-  } finally {
-    await env.close();
-  }
-}
 
 function git(args: string[]): string {
   try {
@@ -127,7 +78,7 @@ async function main(args: string[]): Promise<void> {
     for (const workers of opts.workers) {
       for (let run = 1; run <= opts.runs; run++) {
         try {
-          runs.push(await runOnce(opts, n, workers, run));
+          runs.push(await runOnce(opts, ours, n, workers, run));
         } catch (err) {
           const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
           log(`run failed: ${msg}`);

@@ -15,7 +15,7 @@ export const DEPLOY_PATH = `/apis/apps/v1/namespaces/${NS}/deployments`;
 
 export const USAGE = `usage: node scripts/run-ts.mjs bench/operator/main.ts [--n 100,1000] [--workers 4,16] [--runs 2]
        [--tier workload|api] [--idle 60] [--concurrency 50] [--nodes auto] [--timeout 900]
-       [--min-size 1] [--max-size 3] [--single 20] [--sync-period 10h] [--watch-namespace]
+       [--min-size 1] [--max-size 3] [--resize-to SIZE] [--container-port PORT] [--single 20] [--sync-period 10h] [--watch-namespace]
        [--no-leader-elect] [--control-plane-qps 300] [--node-options="--max-old-space-size=128"]
        [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--out bench/results/operator.json]
 (docs/benchmarks.md explains each knob and figure)`;
@@ -40,6 +40,8 @@ export function parseOptions(args: string[]) {
       timeout: { type: 'string', default: '900' },
       'min-size': { type: 'string', default: '1' },
       'max-size': { type: 'string', default: '3' },
+      'resize-to': { type: 'string' },
+      'container-port': { type: 'string' },
       'sync-period': { type: 'string' },
       'control-plane-qps': { type: 'string', default: '300' },
       'node-options': { type: 'string' },
@@ -67,6 +69,10 @@ export function parseOptions(args: string[]) {
     timeoutS: Math.max(10, Number(argv.timeout)),
     minSize: Number(argv['min-size']),
     maxSize: Number(argv['max-size']),
+    /** the resize phase sets every size to this (default: each size steps round-robin through min..max) */
+    resizeTo: argv['resize-to'] === undefined ? undefined : Number(argv['resize-to']),
+    /** spec.containerPort sent with every Memcached (default: none, the CRD's default applies) */
+    containerPort: argv['container-port'] === undefined ? undefined : Number(argv['container-port']),
     syncPeriod: argv['sync-period'],
     /**
      * client QPS of kube-controller-manager and kube-scheduler (burst = 2 × QPS; default 300); 0 keeps their
@@ -92,6 +98,8 @@ export function parseOptions(args: string[]) {
   if (argv.tier !== 'api' && argv.tier !== 'workload') throw new Error('--tier must be api or workload');
   if (!opts.ns.length || !opts.workers.length) throw new Error('--n and --workers need positive integers');
   if (!(opts.minSize >= 0 && opts.maxSize >= opts.minSize && opts.maxSize <= 5)) throw new Error('sizes must satisfy 0 <= min <= max <= 5');
+  if (opts.resizeTo !== undefined && !(Number.isInteger(opts.resizeTo) && opts.resizeTo >= 0 && opts.resizeTo <= 5)) throw new Error('--resize-to must be an integer 0..5');
+  if (opts.containerPort !== undefined && !(Number.isInteger(opts.containerPort) && opts.containerPort >= 1 && opts.containerPort <= 65535)) throw new Error('--container-port must be a port number');
   return opts;
 }
 

@@ -25,20 +25,6 @@ function deploymentReady(d: any, size: number): boolean {
   );
 }
 
-/** Whether a Memcached reports `size` as done (api tier: a status written for its generation). */
-function crReady(tier: Options['tier'], o: any, size: number): boolean {
-  const s = o.status ?? {};
-  if (o.spec?.size !== size || s.observedGeneration !== o.metadata?.generation) return false;
-  if ((s.conditions ?? []).some((c: any) => c.type === 'Degraded' && c.status !== 'False')) return false;
-  if (tier === 'api') return Array.isArray(s.conditions) && s.conditions.length > 0;
-  return (
-    (s.conditions ?? []).some((c: any) => c.type === 'Available' && c.status === 'True') &&
-    s.readyReplicas === size &&
-    s.replicas === size &&
-    (s.nodes ?? []).length === size
-  );
-}
-
 /** Per CR, when its Deployment appeared and became ready and when its status did. */
 export class Tracker {
   readonly crs = new Map<string, CrState>();
@@ -48,6 +34,8 @@ export class Tracker {
   constructor(
     private readonly opts: Options,
     private readonly client: RawClient,
+    /** when a Memcached's status reports `size` as done (the operator under test's own status) */
+    private readonly crReady: (tier: Options['tier'], o: any, size: number) => boolean,
   ) {}
 
   async watch(watchers: Watcher[]): Promise<void> {
@@ -66,7 +54,7 @@ export class Tracker {
         this.lastEventAt = at;
         const st = this.crs.get(o.metadata?.name);
         if (!st || type === 'DELETED' || st.sentAt === undefined) return;
-        st.crReady = crReady(this.opts.tier, o, st.size);
+        st.crReady = this.crReady(this.opts.tier, o, st.size);
         if (st.crReady) st.crReadyAt ??= at;
       }),
     );
@@ -175,9 +163,15 @@ export async function snapshot(ctx: PhaseContext): Promise<Snapshot> {
     wall: Date.now(),
     proc: procSample(ctx.operator.pid),
     cpu: componentCpu(ctx.operator.components),
-    opm: await scrape(ctx.operator.metricsPort).catch(() => undefined),
+    opm: ctx.operator.metricsPort ? await scrape(ctx.operator.metricsPort).catch(() => undefined) : undefined,
     api: parsePrometheus(await ctx.apiserverMetrics(), API_SERIES),
   };
+}
+
+/** A Memcached to create: `size`, and the port when --container-port is given. */
+export function crBody(opts: Pick<Options, 'containerPort'>, name: string, size: number) {
+  const spec = opts.containerPort === undefined ? { size } : { size, containerPort: opts.containerPort };
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec };
 }
 
 /** Phase 1: create N objects at once (sizes round-robin) and wait until all converged. */
@@ -187,9 +181,7 @@ export async function createPhase(ctx: PhaseContext, names: string[]): Promise<P
   names.forEach((name, i) => tracker.crs.set(name, { size: sizeFor(i), deploymentReady: false, crReady: false }));
   log(`  creating ${ctx.n} Memcached objects`);
   const t0 = performance.now();
-  await tracker.sendAll(names, (name) =>
-    ctx.client.request('POST', CR_PATH, { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size: tracker.crs.get(name)!.size } }),
-  );
+  await tracker.sendAll(names, (name) => ctx.client.request('POST', CR_PATH, crBody(opts, name, tracker.crs.get(name)!.size)));
   const fig = tracker.figures(t0, await tracker.waitConverged(t0, ctx.operator.check));
   log(`  create: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`);
   await tracker.quiesce();
@@ -213,7 +205,7 @@ export async function idlePhase(ctx: PhaseContext): Promise<{ t: number; p: Proc
 /** Phase 3: change every size (min..max round-robin) and wait until all converged again. */
 export async function updatePhase(ctx: PhaseContext, names: string[]): Promise<PhaseFigures> {
   const { opts, tracker } = ctx;
-  const nextSize = (s: number) => (s >= opts.maxSize ? opts.minSize : s + 1);
+  const nextSize = (s: number) => opts.resizeTo ?? (s >= opts.maxSize ? opts.minSize : s + 1);
   tracker.phase = 'update';
   for (const st of tracker.crs.values()) {
     Object.assign(st, { size: nextSize(st.size), sentAt: undefined, respondedAt: undefined, deploymentAt: undefined, deploymentReady: false, deploymentReadyAt: undefined, crReady: false, crReadyAt: undefined });
@@ -238,7 +230,7 @@ export async function singlePhase(ctx: PhaseContext): Promise<CrState[]> {
     tracker.crs.set(name, st);
     singles.push(st);
     st.sentAt = performance.now();
-    const r = await ctx.client.request('POST', CR_PATH, { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size: st.size } });
+    const r = await ctx.client.request('POST', CR_PATH, crBody(opts, name, st.size));
     st.respondedAt = performance.now();
     if (r.status >= 300) throw new Error(`create ${name}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
     const deadline = performance.now() + 30_000;

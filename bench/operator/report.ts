@@ -13,6 +13,9 @@ import type { CpuShare, CrState, IdleResult, PhaseResult, RunResult } from './ty
 /** What the phases of one run produced, for attribution. */
 export interface RunRecord {
   opts: Options;
+  /** the operator under test and the audit user its requests come from */
+  operator: string;
+  user: string;
   n: number;
   workers: number;
   run: number;
@@ -35,14 +38,14 @@ export interface RunRecord {
   singleWindow: [number, number];
 }
 
-/** Per CR, from the audit log: the admin's CR create/patch done → the operator's Deployment create/patch done. */
-function serverLatency(records: AuditRecord[], opRecords: AuditRecord[], verb: string, from: number, to: number) {
+/** Per CR, from the audit log: the admin's CR create/patch done → the operator's Deployment create/patch (or update) done. */
+function serverLatency(records: AuditRecord[], opRecords: AuditRecord[], verb: string, from: number, to: number, opVerbs: readonly string[] = [verb]) {
   const crDone = new Map<string, number>();
   for (const r of inWindow(records, from, to)) if (r.user === ADMIN_USER && r.verb === verb && r.resource === 'memcacheds' && r.name) crDone.set(r.name, r.at);
   const out: number[] = [];
   const seen = new Set<string>();
   for (const r of inWindow(opRecords, from, to)) {
-    if (r.verb !== verb || r.resource !== 'deployments' || !r.name || seen.has(r.name) || r.code >= 300) continue;
+    if (!opVerbs.includes(r.verb) || r.resource !== 'deployments' || !r.name || seen.has(r.name) || r.code >= 300) continue;
     const c = crDone.get(r.name);
     if (c === undefined || r.at < c) continue;
     seen.add(r.name);
@@ -58,12 +61,13 @@ const cpuShare = (a: Snapshot, b: Snapshot): CpuShare => ({
 const cpuDelta = (a?: ProcSample, b?: ProcSample) => (a && b ? round(b.cpuSeconds - a.cpuSeconds, 2) : undefined);
 
 /** The create or update phase between snapshots `a` and `b`. */
-function phaseResult(fig: PhaseFigures, verb: string, records: AuditRecord[], opRecords: AuditRecord[], a: Snapshot, b: Snapshot): PhaseResult {
+function phaseResult(fig: PhaseFigures, verb: string, records: AuditRecord[], opRecords: AuditRecord[], user: string, a: Snapshot, b: Snapshot): PhaseResult {
   return {
     ...fig,
-    latencyServerMs: serverLatency(records, opRecords, verb, a.wall, b.wall),
+    // a resize reaches the Deployment as a patch (ours: server-side apply) or an update (the Go sample: PUT)
+    latencyServerMs: serverLatency(records, opRecords, verb, a.wall, b.wall, verb === 'patch' ? ['patch', 'update'] : [verb]),
     operatorRequests: summarize(inWindow(opRecords, a.wall, b.wall)),
-    otherClients: clientRates(records, a.wall, b.wall, OP_USER),
+    otherClients: clientRates(records, a.wall, b.wall, user),
     cpuSeconds: cpuDelta(a.proc, b.proc),
     rssEndMiB: round(b.proc?.rssMiB),
     peakRssMiB: round(b.proc?.hwmMiB),
@@ -99,13 +103,14 @@ export async function runResult(r: RunRecord): Promise<RunResult> {
     copyFileSync(r.auditLog, join(opts.keepAudit, `audit-n${r.n}-w${r.workers}-r${r.run}.log`));
   }
   const records = await readAudit(r.auditLog);
-  const opRecords = records.filter((x) => x.user === OP_USER);
+  const opRecords = records.filter((x) => x.user === r.user);
   const [s0, s1, s2, s3] = r.snaps;
   const before = exclusiveCounts(r.apiBefore);
   const after = exclusiveCounts(s3.api);
   const fromStart = inWindow(opRecords, 0, s3.wall + 1);
   const auditCounts = summarize(inWindow(opRecords, s0.wall, s3.wall)).byVerbResource;
   return {
+    operator: r.operator,
     n: r.n,
     workers: r.workers,
     run: r.run,
@@ -114,9 +119,9 @@ export async function runResult(r: RunRecord): Promise<RunResult> {
     loadavg: { start: r.loadStart, end: round(loadavg()[0], 2)! },
     controlPlaneStartMs: r.controlPlaneStartMs,
     operatorStartMs: round(r.operatorStartMs, 0)!,
-    create: phaseResult(r.createFig, 'create', records, opRecords, s0, s1),
+    create: phaseResult(r.createFig, 'create', records, opRecords, r.user, s0, s1),
     idle: idleResult(opRecords, s1, s2, r.idleSamples),
-    update: phaseResult(r.updateFig, 'patch', records, opRecords, s2, s3),
+    update: phaseResult(r.updateFig, 'patch', records, opRecords, r.user, s2, s3),
     operatorTotal: { requests: summarize(fromStart.filter((x) => x.at >= r.operatorStartedWall)), cpuSeconds: round(s3.proc?.cpuSeconds, 2), peakRssMiB: round(s3.proc?.hwmMiB) },
     limits: r.limits,
     single: opts.single

@@ -6,7 +6,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
-import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { startOperator, synthesizedOperator, type OperatorProcess } from '../../cluster/operator-process';
 import { sleep, waitFor } from '../../cluster/wait';
 import { auditArgs } from '../lib/audit';
@@ -14,7 +13,8 @@ import { createLimitGroup, parseLimits, type LimitGroup } from '../lib/cgroup';
 import { RawClient, type Watcher } from '../lib/kube';
 import { round } from '../lib/stats';
 import { componentPids } from './metrics';
-import { GROUP, log, NS, nodeOptions, OP_NS, OP_SA, type Options } from './options';
+import { GROUP, log, NS, nodeOptions, OP_NS, type Options } from './options';
+import type { Subject } from './subject';
 import type { RunResult } from './types';
 
 /** Everything a run starts; close() stops whatever was started, in reverse order. */
@@ -25,7 +25,7 @@ export class RunEnv {
   readonly watchers: Watcher[] = [];
   cp?: ControlPlane;
   client?: RawClient;
-  op?: OperatorProcess;
+  op?: Pick<OperatorProcess, 'proc' | 'stop'>;
   group?: LimitGroup;
   /** kubeconfig with a bound token of the operator's ServiceAccount */
   saKubeconfig = '';
@@ -61,8 +61,8 @@ export class RunEnv {
   }
 }
 
-/** Starts the control plane and prepares the cluster; the operator is not started yet. */
-export async function setUpCluster(opts: Options, env: RunEnv): Promise<void> {
+/** Starts the control plane and prepares the cluster for `subject`; the operator is not started yet. */
+export async function setUpCluster(opts: Options, env: RunEnv, subject: Subject): Promise<void> {
   const qps = opts.controlPlaneQps;
   const cp = await startControlPlane({
     tier: opts.tier,
@@ -80,7 +80,7 @@ export async function setUpCluster(opts: Options, env: RunEnv): Promise<void> {
   });
   env.cp = cp;
   env.controlPlaneStartMs = cp.timings.total;
-  await installOperatorPrerequisites(cp.kubeconfigPath);
+  await subject.install(cp);
   const client = new RawClient(cp.server, cp.pki, opts.concurrency);
   env.client = client;
   await client.json('POST', '/api/v1/namespaces', {
@@ -94,13 +94,14 @@ export async function setUpCluster(opts: Options, env: RunEnv): Promise<void> {
       { timeoutMs: 60_000, intervalMs: 100 },
     );
   }
-  env.saKubeconfig = (await cp.serviceAccountKubeconfig(OP_NS, OP_SA, { create: false, expirationSeconds: 4 * 3600 })).path;
+  env.saKubeconfig = (await cp.serviceAccountKubeconfig(subject.namespace, subject.serviceAccount, { create: false, expirationSeconds: 4 * 3600 })).path;
 }
 
 /** The operator of a run once its workers started. */
 export interface BenchOperator {
   pid: number;
-  metricsPort: number;
+  /** its Prometheus /metrics over plain HTTP on 127.0.0.1 (undefined: not scraped) */
+  metricsPort?: number;
   startMs: number;
   /** Date.now() when it was started */
   startedWall: number;

@@ -85,6 +85,8 @@ export interface OperatorMetricsDelta {
 }
 
 export interface RunResult {
+  /** the operator under test (bench/operator/subject.ts: `ours`, or `go` in bench:compare) */
+  operator?: string;
   n: number;
   workers: number;
   run: number;
