@@ -169,7 +169,7 @@ describe('the ClusterServiceVersion', () => {
 
   it('install modes follow memcached.operator.watchNamespaces', () => {
     const modes = (w: string[]) =>
-      Object.fromEntries(installModes(parseStackConfig({ memcached: { operator: { watchNamespaces: w } } }).memcached.operator).map((m) => [m.type, m.supported]));
+      Object.fromEntries(installModes(parseStackConfig({ memcached: { operator: { watchNamespaces: w }, sample: { namespace: w[0] ?? 'default' } } }).memcached.operator).map((m) => [m.type, m.supported]));
     expect(csv.spec.installModes).toEqual(installModes(parseStackConfig({}).memcached.operator));
     expect(modes([])).toEqual({ OwnNamespace: false, SingleNamespace: false, MultiNamespace: false, AllNamespaces: true });
     expect(modes(['team-a'])).toEqual({ OwnNamespace: false, SingleNamespace: true, MultiNamespace: false, AllNamespaces: false });
