@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { restrictedContainer } from './hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from './labels';
 import { toKplusResources } from './resources';
-import { pinnedImage, resources } from './validation';
+import { memoryMi, pinnedImage, resources, type Resources } from './validation';
 
 /** The official image's own `redis` user; numeric so `runAsNonRoot` can be verified. */
 export const REDIS_UID = 999;
@@ -39,6 +39,41 @@ export const REPLICATED_REDIS_CONF = [
   'replica-read-only yes',
   'replica-serve-stale-data yes',
 ];
+
+/**
+ * Share of the container's memory limit Redis may fill with data (`maxmemory`). The rest is
+ * headroom for what `maxmemory` does not count or cannot bound: the copy-on-write pages of the
+ * child forked for an RDB save, an AOF rewrite or a full sync to a replica (up to the whole
+ * data set again under heavy writes, Redis' own sizing advice), replica and client output
+ * buffers, allocator fragmentation and the process itself. Without it the kernel OOM-kills
+ * Redis at the limit instead of Redis evicting or refusing writes.
+ */
+export const MAXMEMORY_SHARE_OF_LIMIT = 0.5;
+
+/**
+ * What Redis does at `maxmemory`: the caches (Pod, Deployment; they start empty anyway) evict
+ * the least recently used keys; the stacks that keep data (StatefulSet, HA) refuse writes
+ * with `OOM command not allowed` and never drop a key silently.
+ */
+export type EvictionPolicy = 'allkeys-lru' | 'noeviction';
+
+/** `maxmemory` in Redis units (`mb` = MiB), derived from the container's memory limit. */
+export function maxmemory(res: Resources): string {
+  return `${Math.floor(memoryMi(res.limits.memory) * MAXMEMORY_SHARE_OF_LIMIT)}mb`;
+}
+
+/** The redis.conf lines that bound memory: `maxmemory` and the stack's eviction policy. */
+export function memoryConf(res: Resources, policy: EvictionPolicy): string[] {
+  return [`maxmemory ${maxmemory(res)}`, `maxmemory-policy ${policy}`];
+}
+
+/** redis.conf lines (`name value`) as redis-server command-line arguments. */
+function asArgs(lines: string[]): string[] {
+  return lines.flatMap((l) => {
+    const i = l.indexOf(' ');
+    return [`--${l.slice(0, i)}`, l.slice(i + 1)];
+  });
+}
 
 /** Alive: the server answers, including while it loads data or its master is down. */
 export const LIVENESS_SCRIPT =
@@ -93,7 +128,8 @@ export function standaloneRedisContainer(cfg: RedisCommon, data: kplus.Volume): 
     // Explicit, so the behaviour does not depend on the image's defaults: data in the writable
     // volume; protected mode off because the Service, not the bind address, is the boundary.
     command: ['redis-server'],
-    args: ['--dir', '/data', '--port', String(REDIS_PORT), '--protected-mode', 'no'],
+    // A cache: at maxmemory (half the memory limit) it evicts least recently used keys.
+    args: ['--dir', '/data', '--port', String(REDIS_PORT), '--protected-mode', 'no', ...asArgs(memoryConf(cfg.resources, 'allkeys-lru'))],
     ports: [{ number: REDIS_PORT, name: REDIS_PORT_NAME }],
     securityContext: restrictedContainer(REDIS_UID),
     resources: toKplusResources(cfg.resources),

@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
-import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, redisLabels } from './redis-common';
+import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, memoryConf, redisLabels } from './redis-common';
 import { toKubeResources } from './resources';
 import { fillTemplate } from './template';
 import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
@@ -34,8 +34,13 @@ export interface RedisStatefulSetChartProps extends ChartProps {
   readonly clusterDomain: string;
 }
 
-/** redis.conf shared by every ordinal; the role is chosen on the command line. */
-export const REPLICATION_CONF = [...REPLICATED_REDIS_CONF, ''].join('\n');
+/**
+ * redis.conf shared by every ordinal; the role is chosen on the command line. The data is
+ * kept (AOF on a PVC), so at maxmemory writes are refused, never keys evicted.
+ */
+export function replicationConf(redis: RedisCommon): string {
+  return [...REPLICATED_REDIS_CONF, ...memoryConf(redis.resources, 'noeviction'), ''].join('\n');
+}
 
 /**
  * The container's start script. Ordinal 0 starts as master; any other ordinal starts as a
@@ -54,7 +59,7 @@ export class RedisStatefulSetChart extends Chart {
     const metadata = (n: string) => ({ name: n, labels: labels.metadata });
     const port = { name: REDIS_PORT_NAME, port: REDIS_PORT, targetPort: k8s.IntOrString.fromString(REDIS_PORT_NAME) };
 
-    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(name), data: { 'redis.conf': REPLICATION_CONF } });
+    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(name), data: { 'redis.conf': replicationConf(cfg) } });
 
     // Headless: gives each pod the DNS name <pod>.<name>.<ns>.svc.<domain>, published before
     // the pod is ready so replicas can find a master that is still loading.

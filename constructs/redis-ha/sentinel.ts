@@ -14,7 +14,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { restrictedContainerSpec, restrictedPodSpec } from '../hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from '../labels';
-import { REDIS_PORT, REDIS_UID, REPLICATED_REDIS_CONF } from '../redis-common';
+import { REDIS_PORT, REDIS_UID, REPLICATED_REDIS_CONF, memoryConf } from '../redis-common';
 import { toKubeResources } from '../resources';
 import { withDefaults } from '../props';
 import { configChecksum, fillTemplate } from '../template';
@@ -80,10 +80,12 @@ export const REDIS_SENTINEL_DEFAULTS: Required<Pick<RedisSentinelStatefulSetProp
 };
 
 /** Settings every Redis server shares; the start script adds identity, auth and role. */
-export function redisConf(p: { minReplicasToWrite: number; minReplicasMaxLag: number }): string {
+export function redisConf(p: { minReplicasToWrite: number; minReplicasMaxLag: number; resources: Resources }): string {
   return [
     // Authentication (requirepass, added by the start script) protects the server.
     ...REPLICATED_REDIS_CONF,
+    // Half the memory limit; at it writes are refused (the data is kept, never evicted).
+    ...memoryConf(p.resources, 'noeviction'),
     // A master cut off from every replica stops accepting writes after the lag below, which
     // bounds what a failover can discard from it.
     `min-replicas-to-write ${p.minReplicasToWrite}`,
