@@ -57,11 +57,14 @@ export async function runWorkers(queue: WorkQueue, workers: number, handler: Rec
           outcome = 'success';
         }
       } catch (err) {
+        // The object by namespace and name, as controller-runtime logs it (keys are namespace/name).
+        const slash = key.indexOf('/');
+        const object = slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
         if (err instanceof TerminalError) {
-          log.error('reconcile failed with a terminal error, not retrying', err, { key });
+          log.error('reconcile failed with a terminal error, not retrying', err, { key, ...object });
           queue.forget(key);
         } else {
-          log.error('reconcile failed', err, { key, retries: queue.numRequeues(key) });
+          log.error('reconcile failed', err, { key, ...object, retries: queue.numRequeues(key) });
           queue.addRateLimited(key);
         }
         outcome = 'error';

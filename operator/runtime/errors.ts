@@ -2,6 +2,7 @@
 // a thrown error is retried with per-key backoff, unless it is a TerminalError (retrying cannot
 // fix it): then it is logged and counted, but the key is not queued again until an event
 // brings it back.
+import { STATUS_CODES } from 'node:http';
 import { ApiException } from '@kubernetes/client-node';
 
 /** What a reconcile asks for; an empty result (or void) means done. */
@@ -62,4 +63,63 @@ export function errorMessage(err: unknown): string {
   }
   if (e?.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
   return e?.message ?? String(err);
+}
+
+/** What a log line says about a failed request: HTTP status, the server's reason and message. */
+export interface ErrorDetails {
+  /** The HTTP status (403, 422, …); undefined for errors without one (network, programming). */
+  httpStatus?: number;
+  /** The Status object's machine-readable reason (Forbidden, Invalid, NotFound, …), else the HTTP status text. */
+  statusReason?: string;
+  /** The server's message; for other errors the error's own message (with its cause, if any). */
+  message: string;
+}
+
+/**
+ * Describes an error for a log line without the client's dump (ApiException's message holds
+ * "HTTP-Code: …\nMessage: …\nBody: …\nHeaders: …"): the status, the Status object's reason
+ * and message, or for a failed fetch the network cause (e.g. "connect ECONNREFUSED 10.0.0.1:443").
+ */
+export function describeError(err: unknown): ErrorDetails {
+  const status = httpStatus(err);
+  const body = statusBody(err);
+  if (body?.message) {
+    return { httpStatus: status ?? body.code, statusReason: body.reason || statusText(status ?? body.code), message: body.message };
+  }
+  if (err instanceof ApiException) {
+    // Our own kubeRequest puts "METHOD path: detail" into the exception's Message line.
+    const inner = /^HTTP-Code: \d+\nMessage: (.*?)\nBody: /s.exec(err.message)?.[1];
+    return { httpStatus: status, statusReason: statusText(status), message: inner ?? `HTTP ${status}` };
+  }
+  if (err instanceof Error) {
+    // A wrapper (TerminalError, fetch's TypeError): its message, then the cause described the same way.
+    if (err.cause === undefined || err.cause === null) return { httpStatus: status, statusReason: statusText(status), message: err.message };
+    const cause = describeError(err.cause);
+    const message = cause.message === err.message || err.message.endsWith(cause.message) ? err.message : `${err.message}: ${cause.message}`;
+    return { httpStatus: status ?? cause.httpStatus, statusReason: status !== undefined ? statusText(status) : cause.statusReason, message };
+  }
+  return { httpStatus: status, statusReason: statusText(status), message: String(err) };
+}
+
+function statusBody(err: unknown): { message?: string; reason?: string; code?: number } | undefined {
+  const body = (err as { body?: unknown } | null | undefined)?.body;
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!parsed || typeof parsed !== 'object') return undefined;
+  const s = parsed as { message?: unknown; reason?: unknown; code?: unknown };
+  return {
+    message: typeof s.message === 'string' ? s.message : undefined,
+    reason: typeof s.reason === 'string' ? s.reason : undefined,
+    code: typeof s.code === 'number' ? s.code : undefined,
+  };
+}
+
+function statusText(status: number | undefined): string | undefined {
+  return status === undefined ? undefined : STATUS_CODES[status];
 }

@@ -1,5 +1,6 @@
 // Structured JSON logging: one object per line ({ts, level, logger, msg, ...fields}), with
 // zap-style levels so `--zap-log-level` means what it means for a controller-runtime manager.
+import { describeError } from './errors';
 
 /** Structured fields attached to a log line. Error values are rendered as their message. */
 export type LogFields = Record<string, unknown>;
@@ -8,7 +9,10 @@ export interface Logger {
   /** Verbose detail (zap level -1, shown with `--zap-log-level=debug` or a number ≥ 1). */
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
-  /** `err` goes into the `error` field (its message; `stacktrace` at debug level). */
+  /**
+   * `err` goes into the `error` field: the server's message for an API error (with `httpStatus`
+   * and `statusReason`), else the error's message; `stacktrace` at debug level.
+   */
   error(msg: string, err?: unknown, fields?: LogFields): void;
   /** A logger that adds `fields` to every line; `name` is appended to the logger name with a dot. */
   child(fields: LogFields, name?: string): Logger;
@@ -74,8 +78,12 @@ function makeLogger(
     error: (msg, err, fields) => {
       const errFields: LogFields = {};
       if (err !== undefined) {
-        errFields.error = err;
-        if (err instanceof Error && enabled('debug')) errFields.stacktrace = err.stack;
+        // The server's message, HTTP status and reason, never the client's raw dump.
+        const { httpStatus, statusReason, message } = describeError(err);
+        errFields.error = message;
+        if (httpStatus !== undefined) errFields.httpStatus = httpStatus;
+        if (statusReason !== undefined) errFields.statusReason = statusReason;
+        if (err instanceof Error && enabled('debug')) errFields.stacktrace = stackFrames(err, message);
       }
       emit('error', msg, { ...errFields, ...fields });
     },
@@ -88,11 +96,17 @@ function makeLogger(
   };
 }
 
+/** The stack without the first line(s) (the message, possibly a multi-line dump), headed by `message`. */
+function stackFrames(err: Error, message: string): string {
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  return [`${err.name}: ${message}`, ...frames].join('\n');
+}
+
 /** JSON.stringify that renders Errors, bigints and cycles instead of throwing. */
 function stringify(entry: LogFields): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(entry, (_key, value: unknown) => {
-    if (value instanceof Error) return value.message;
+    if (value instanceof Error) return describeError(value).message;
     if (typeof value === 'bigint') return value.toString();
     if (typeof value === 'object' && value !== null) {
       if (seen.has(value)) return '[Circular]';

@@ -2,7 +2,7 @@
 // real work queue, store, handlers and predicates (pure logic, no API server): what a second
 // controller would use, exercised without Memcached.
 import { describe, expect, it } from '@jest/globals';
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { Store } from '../../../../operator/runtime/cache/store';
 import { Controller, runWorkers, type ControllerMetrics, type ReconcileOutcome } from '../../../../operator/runtime/controller';
 import { TerminalError, isTerminalApiError, httpStatus } from '../../../../operator/runtime/errors';
@@ -162,7 +162,24 @@ describe('runWorkers with terminal errors', () => {
     expect(calls).toBe(1);
     expect(outcomes).toEqual(['error']);
     expect(q.numRequeues('ns/bad')).toBe(0);
-    expect(lines).toEqual([expect.objectContaining({ level: 'error', msg: 'reconcile failed with a terminal error, not retrying', key: 'ns/bad', error: 'spec.size is negative' })]);
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', msg: 'reconcile failed with a terminal error, not retrying', key: 'ns/bad', namespace: 'ns', name: 'bad', error: 'spec.size is negative' })]);
+  });
+
+  it('logs a failed reconcile with the object, the HTTP status, the server\'s reason and message', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
+    const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(1000, 1000), log });
+    const message = 'services "cache" is forbidden: exceeded quota: services, requested: services=1, used: services=0, limited: services=0';
+    const run = runWorkers(q, 1, async () => {
+      throw new ApiException(403, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403, message }), { 'audit-id': 'x' });
+    }, { log });
+    q.add('team-a/cache');
+    await until(() => lines.some((l) => l.msg === 'reconcile failed'));
+    q.shutDown();
+    await run;
+    const line = lines.find((l) => l.msg === 'reconcile failed');
+    expect(line).toMatchObject({ level: 'error', namespace: 'team-a', name: 'cache', httpStatus: 403, statusReason: 'Forbidden', error: message, retries: 0 });
+    expect(JSON.stringify(line)).not.toMatch(/HTTP-Code|audit-id/);
   });
 
   it('classifies API errors by their HTTP status', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { ApiException } from '@kubernetes/client-node';
 import { createLogger, parseLogLevel, type LoggerOptions } from '../../../../operator/runtime/log';
 
 function capture(options: LoggerOptions = {}) {
@@ -90,5 +91,54 @@ describe('createLogger', () => {
     const { log, entries } = capture({ level: -1 });
     log.error('failed', new Error('boom'));
     expect(String(entries()[0].stacktrace)).toContain('Error: boom');
+  });
+
+  describe('API errors: the server\'s reason and message, never the client\'s dump', () => {
+    // What client-node's generated APIs throw for a 403: status, "Unknown API Status Code!", the
+    // Status object as text and the response headers, all in one multi-line message.
+    const status = {
+      kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403,
+      message: 'deployments.apps "cache" is forbidden: User "system:serviceaccount:op:op" cannot patch resource "deployments" in API group "apps" in the namespace "team-a"',
+    };
+    const forbidden = new ApiException(403, 'Unknown API Status Code!', JSON.stringify(status), { 'content-type': 'application/json', 'audit-id': 'abc' });
+
+    it('an ApiException becomes error (the message), httpStatus and statusReason; one line, no headers', () => {
+      expect(forbidden.message).toMatch(/^HTTP-Code: 403\nMessage: Unknown API Status Code!\nBody: /);
+      const { log, lines, entries } = capture();
+      log.error('reconcile failed', forbidden, { namespace: 'team-a', name: 'cache' });
+      expect(entries()[0]).toEqual({
+        ts: '2025-01-02T03:04:05.678Z', level: 'error', msg: 'reconcile failed',
+        error: status.message, httpStatus: 403, statusReason: 'Forbidden', namespace: 'team-a', name: 'cache',
+      });
+      expect(lines[0]).not.toMatch(/HTTP-Code|Unknown API Status Code|audit-id|Headers/);
+    });
+
+    it('a parsed Status body (the runtime\'s own requests) and a body that is not a Status', () => {
+      const { log, entries } = capture();
+      log.error('list failed', new ApiException(410, 'GET /api/v1/pods: too old', { kind: 'Status', reason: 'Expired', message: 'too old resource version: 1 (5)', code: 410 }, {}));
+      log.error('list failed', new ApiException(502, 'GET /api/v1/pods: <html>bad gateway</html>', '<html>bad gateway</html>', {}));
+      expect(entries().map(({ error, httpStatus, statusReason }) => ({ error, httpStatus, statusReason }))).toEqual([
+        { error: 'too old resource version: 1 (5)', httpStatus: 410, statusReason: 'Expired' },
+        { error: 'GET /api/v1/pods: <html>bad gateway</html>', httpStatus: 502, statusReason: 'Bad Gateway' },
+      ]);
+    });
+
+    it('a network failure names its cause; the debug stack trace starts with the message, not the dump', () => {
+      const { log, entries } = capture({ level: -1 });
+      log.error('list failed', new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 10.0.0.1:443') }));
+      log.error('reconcile failed', forbidden);
+      const [network, api] = entries();
+      expect(network).toMatchObject({ error: 'fetch failed: connect ECONNREFUSED 10.0.0.1:443' });
+      expect(network).not.toHaveProperty('httpStatus');
+      expect(String(api.stacktrace).split('\n')[0]).toBe(`Error: ${status.message}`);
+      expect(String(api.stacktrace)).not.toContain('HTTP-Code');
+      expect(String(api.stacktrace)).toMatch(/\n\s+at /);
+    });
+
+    it('an error passed as a plain field is rendered the same way', () => {
+      const { log, entries } = capture({ level: -1 });
+      log.debug('renewal failed', { error: forbidden });
+      expect(entries()[0].error).toBe(status.message);
+    });
   });
 });
