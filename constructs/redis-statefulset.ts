@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
 import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, memoryConf, redisLabels } from './redis-common';
 import { toKubeResources } from './resources';
-import { fillTemplate } from './template';
+import { configChecksum, fillTemplate } from './template';
 import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
 import startSh from './redis-statefulset/start.sh';
 
@@ -59,7 +59,8 @@ export class RedisStatefulSetChart extends Chart {
     const metadata = (n: string) => ({ name: n, labels: labels.metadata });
     const port = { name: REDIS_PORT_NAME, port: REDIS_PORT, targetPort: k8s.IntOrString.fromString(REDIS_PORT_NAME) };
 
-    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(name), data: { 'redis.conf': replicationConf(cfg) } });
+    const configData = { 'redis.conf': replicationConf(cfg) };
+    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(name), data: configData });
 
     // Headless: gives each pod the DNS name <pod>.<name>.<ns>.svc.<domain>, published before
     // the pod is ready so replicas can find a master that is still loading.
@@ -95,7 +96,8 @@ export class RedisStatefulSetChart extends Chart {
         updateStrategy: { type: 'RollingUpdate' },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
-          metadata: { labels: labels.metadata },
+          // A changed redis.conf rolls the pods (Redis reads it only at start).
+          metadata: { labels: labels.metadata, annotations: { 'checksum/config': configChecksum(configData) } },
           spec: {
             automountServiceAccountToken: false,
             securityContext: restrictedPodSpec(REDIS_UID),

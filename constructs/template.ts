@@ -29,8 +29,10 @@ export function fillTemplate(file: string, template: string, values: Record<stri
 
 /**
  * The `checksum/config` annotation value for a pod template: a hash of the ConfigMap data its
- * pods mount, so a change to a script or config rolls the pods.
+ * pods mount, so a change to a script or config rolls the pods. Keys are hashed in sorted
+ * order (as the rendered ConfigMap lists them), so anyone can recompute it from the manifest.
  */
 export function configChecksum(data: Record<string, string>): string {
-  return createHash('sha256').update(JSON.stringify(data)).digest('hex');
+  const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
 }

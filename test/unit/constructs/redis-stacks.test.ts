@@ -1,7 +1,9 @@
 // What every Redis stack must carry, checked on the synthesized objects (issue 12): a
-// maxmemory derived from the container's memory limit and the stack's eviction policy.
+// maxmemory derived from the container's memory limit and the stack's eviction policy; a
+// configuration checksum on every pod template that mounts a ConfigMap.
 import { parseStackConfig } from '../../../constructs/config';
 import { maxmemory } from '../../../constructs/redis-common';
+import { configChecksum } from '../../../constructs/template';
 import { objectsOf, podSpecOf, synthFiles, type Obj } from './helpers';
 
 const FILES = ['redis-pod.k8s.yaml', 'redis-deployment.k8s.yaml', 'redis-statefulset.k8s.yaml', 'redis-ha.k8s.yaml'];
@@ -44,5 +46,40 @@ describe('maxmemory', () => {
 
   test('every Redis stack is covered', () => {
     expect(Object.keys(synthFiles()).filter((f) => f.startsWith('redis'))).toEqual([...FILES].sort());
+  });
+});
+
+describe('checksum/config', () => {
+  // Redis, Sentinel and HAProxy read their configuration only at start: a pod template that
+  // mounts a ConfigMap carries the hash of that ConfigMap's data, so a change rolls its pods.
+  const files = synthFiles();
+  const cases = Object.entries(files)
+    .filter(([f]) => f.startsWith('redis'))
+    .flatMap(([f, text]) => {
+      const objs = objectsOf(text);
+      return objs
+        .filter((o) => podSpecOf(o)?.volumes?.some((v: Obj) => v.configMap))
+        .map((w) => [`${f} ${w.kind} ${w.metadata.name}`, w, objs] as const);
+    });
+
+  test('every Redis workload that mounts a ConfigMap is covered', () => {
+    expect(cases.map(([n]) => n).sort()).toEqual([
+      'redis-ha.k8s.yaml Deployment redis-ha-haproxy',
+      'redis-ha.k8s.yaml StatefulSet redis-ha',
+      'redis-statefulset.k8s.yaml StatefulSet redis-sfs',
+    ]);
+  });
+
+  test.each(cases)('%s: the pod template carries the hash of its ConfigMap', (_n, w, objs) => {
+    const mounted = podSpecOf(w)!.volumes.filter((v: Obj) => v.configMap).map((v: Obj) => v.configMap.name);
+    expect(mounted).toHaveLength(1);
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === mounted[0])!;
+    expect(w.spec.template.metadata.annotations?.['checksum/config']).toBe(configChecksum(cm.data));
+  });
+
+  test('a redis-sfs configuration change changes the annotation', () => {
+    const sts = (cfg?: Parameters<typeof synthFiles>[0]) =>
+      objectsOf(synthFiles(cfg)['redis-statefulset.k8s.yaml']).find((o) => o.kind === 'StatefulSet')!.spec.template.metadata.annotations['checksum/config'];
+    expect(sts(parseStackConfig({ redis: { resources: { limits: { memory: '512Mi' } } } }))).not.toBe(sts());
   });
 });
