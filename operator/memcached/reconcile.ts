@@ -136,6 +136,7 @@ export class Reconciler {
         );
     let problem: Problem | undefined;
     let transientError: unknown;
+    let permanentError: { kind: string; error: unknown } | undefined;
     // One event for everything a reconcile created (usually both objects on the first pass).
     const created = outcomes.filter((o) => o.outcome === 'created').map((o) => o.kind);
     // Logged, not recorded as an Event: the objects themselves (owner reference, their own
@@ -153,6 +154,7 @@ export class Reconciler {
         // Errors retrying cannot fix are reported on the object only; others also go back to
         // the queue (thrown below) to be retried with backoff.
         if (!isTerminalApiError(error)) transientError = error;
+        else permanentError = { kind, error };
       }
     }
 
@@ -193,6 +195,12 @@ export class Reconciler {
       writes++;
       if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
         void this.emit(cr, 'Warning', problem.reason, problem.message);
+        // A failure retrying cannot fix is not thrown (the controller would log it on every
+        // retry): logged here, once when the object turns Degraded. Transient ones are thrown below.
+        if (permanentError) {
+          const { kind, error } = permanentError;
+          this.o.log?.error('apply failed, not retried until the object or its operands change', error, { namespace, name, kind });
+        }
       }
     }
     if (transientError) throw transientError;

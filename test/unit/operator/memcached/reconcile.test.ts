@@ -3,6 +3,7 @@
 import { renderMemcachedOperand } from '../../../../constructs/memcached-operand';
 import { Caches, onlyProgress, Reconciler, Writer } from '../../../../operator/memcached/reconcile';
 import type { KubeObject } from '../../../../operator/runtime/object';
+import { createLogger, type Logger } from '../../../../operator/runtime/log';
 import { memcachedApiVersion, PORT_DEFAULT } from '../../../../constructs/memcached-api';
 
 const cr: KubeObject = {
@@ -16,7 +17,7 @@ const IMAGE = 'memcached:1.6.39-alpine';
 // Operand objects as the shared construct renders them (plain records; the caches hold KubeObjects).
 type Operand = Record<string, any>;
 
-function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: string) => unknown; applied?: (o: Operand) => KubeObject; createExpectationMs?: number } = {}) {
+function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: string) => unknown; applied?: (o: Operand) => KubeObject; createExpectationMs?: number; log?: Logger } = {}) {
   const calls: string[] = [];
   const messages: string[] = [];
   const sent: { op: string; body: any }[] = [];
@@ -40,7 +41,7 @@ function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: s
       return op(`event ${type} ${reason}`);
     },
   };
-  return { calls, messages, sent, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0), createExpectationMs: objects.createExpectationMs }) };
+  return { calls, messages, sent, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0), createExpectationMs: objects.createExpectationMs, log: objects.log }) };
 }
 
 const rendered = renderMemcachedOperand({ owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' }, spec: { size: 2, containerPort: PORT_DEFAULT }, image: IMAGE });
@@ -140,6 +141,15 @@ describe('Reconciler', () => {
   it('reports a rejected write (422) on the object without throwing', async () => {
     const { calls } = await run({ fail: (op) => (op === 'create Service' ? { code: 422, body: '{"message":"bad name"}' } : undefined) });
     expect(calls).toContain('status ApplyFailed');
+  });
+
+  it('logs a permanent failure once, naming the object, the status and the server\'s message', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
+    const { reconciler } = await run({ log, fail: (op) => (op === 'create Service' ? { code: 422, body: '{"kind":"Status","reason":"Invalid","message":"Service \\"m\\" is invalid: bad name"}' } : undefined) });
+    for (let i = 0; i < 3; i++) await reconciler.reconcile('ns/m');
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors).toEqual([expect.objectContaining({ msg: expect.stringMatching(/^apply failed/), namespace: 'ns', name: 'm', kind: 'Service', httpStatus: 422, statusReason: 'Invalid', error: 'Service "m" is invalid: bad name' })]);
   });
 
   it('reports a transient failure and throws so the queue retries with backoff', async () => {
