@@ -4,6 +4,7 @@
 // another stack's pods (the tutorial Pod behind the Deployment's Service). Both are reported
 // as configuration errors naming the fields that chose those names and namespaces.
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests and zod internals are untyped JSON */
 /** The objects of one stack and the configuration fields that name them. */
 export interface StackObjects {
   /** How messages name the stack, e.g. its file in dist/. */

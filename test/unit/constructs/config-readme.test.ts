@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { buildApp } from '../../../main';
 import { parseStackConfig, stackSchema } from '../../../constructs/config';
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests and zod internals are untyped JSON */
 const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
 const section = README.slice(README.indexOf('\n## Configuration\n'), README.indexOf('\n## ', README.indexOf('\n## Configuration\n') + 5));
 

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { parseStackConfig } from '../../../constructs/config';
 import { allObjects, podSpecOf } from './helpers';
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests and zod internals are untyped JSON */
 const redisContainer = (objs: any[], kind: string, name: string) =>
   podSpecOf(objs.find((o) => o.kind === kind && o.metadata.name === name)!)!.containers[0];
 
