@@ -15,6 +15,8 @@ import { dnsLabel, dnsSubdomain, memoryMi, pinnedImage, replicas, resources } fr
 export const OPERATOR_UID = 1000; // the node image's `node` user
 export const HEALTH_PORT = 8081;
 export const METRICS_PORT = 8080;
+/** Pods with this label set to "true" (any namespace) may scrape the operator's metrics. */
+export const METRICS_CLIENT_LABEL = 'memcached-operator-metrics-client';
 /** Where the image keeps the bundled operator, relative to its working directory /app. */
 export const OPERATOR_ENTRY = 'build/operator.mjs';
 
@@ -162,6 +164,23 @@ export class MemcachedOperatorChart extends Chart {
     new k8s.KubeService(this, 'metrics-service', {
       metadata: meta(`${name}-metrics`),
       spec: { selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
+    });
+
+    // Nothing but metrics scrapers needs to reach the operator (it serves no webhook; kubelet
+    // probes of the health port come from the node): pods labelled
+    // memcached-operator-metrics-client=true, in any namespace, on the metrics port.
+    new k8s.KubeNetworkPolicy(this, 'network-policy', {
+      metadata: meta(name),
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ namespaceSelector: {}, podSelector: { matchLabels: { [METRICS_CLIENT_LABEL]: 'true' } } }],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(METRICS_PORT) }],
+          },
+        ],
+      },
     });
   }
 }

@@ -3,6 +3,8 @@
 // the reply text itself.
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainer } from './hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from './labels';
@@ -72,6 +74,36 @@ function asArgs(lines: string[]): string[] {
   return lines.flatMap((l) => {
     const i = l.indexOf(' ');
     return [`--${l.slice(0, i)}`, l.slice(i + 1)];
+  });
+}
+
+/**
+ * The label a pod needs to reach a Redis stack: `<instance>-client: "true"` (in the stack's
+ * namespace). Every stack ships a NetworkPolicy that admits only those pods, its own peers
+ * (replication, Sentinel) and, for redis-ha, its HAProxy pods.
+ */
+export function clientLabel(instance: string): Record<string, string> {
+  return { [`${instance}-client`]: 'true' };
+}
+
+/** One ingress rule: these peers may reach these ports. */
+export interface IngressRule {
+  from: k8s.NetworkPolicyPeer[];
+  ports: number[];
+}
+
+/**
+ * A NetworkPolicy that isolates `podSelector` for ingress and lets in only `rules`. Egress is
+ * not restricted. Kubelet probes come from the node and are not subject to it.
+ */
+export function ingressPolicy(scope: Construct, id: string, p: { name: string; labels: Record<string, string>; podSelector: Record<string, string>; rules: IngressRule[] }) {
+  return new k8s.KubeNetworkPolicy(scope, id, {
+    metadata: { name: p.name, labels: p.labels },
+    spec: {
+      podSelector: { matchLabels: p.podSelector },
+      policyTypes: ['Ingress'],
+      ingress: p.rules.map((r) => ({ from: r.from, ports: r.ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) })),
+    },
   });
 }
 

@@ -6,7 +6,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedPod } from './hardening';
-import { REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, RedisCommon, redisLabels, standaloneRedisContainer } from './redis-common';
+import { REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, RedisCommon, clientLabel, ingressPolicy, redisLabels, standaloneRedisContainer } from './redis-common';
 import { dnsLabel, replicas } from './validation';
 
 export const redisDeploymentSchema = z.strictObject({
@@ -45,5 +45,13 @@ export class RedisDeploymentChart extends Chart {
       ports: [{ name: REDIS_PORT_NAME, port: REDIS_PORT, targetPort: REDIS_PORT }],
     });
     for (const [k, v] of Object.entries(labels.selector)) service.selectLabel(k, v);
+
+    // Only pods labelled <name>-client=true reach it.
+    ingressPolicy(this, 'network-policy', {
+      name,
+      labels: labels.metadata,
+      podSelector: labels.selector,
+      rules: [{ from: [{ podSelector: { matchLabels: clientLabel(name) } }], ports: [REDIS_PORT] }],
+    });
   }
 }

@@ -12,9 +12,10 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { RedisCommon } from './redis-common';
+import { REDIS_PORT, RedisCommon, clientLabel, ingressPolicy } from './redis-common';
+import { recommendedLabels } from './labels';
 import { REDIS_MASTER_PROXY_DEFAULTS, RedisMasterProxy } from './redis-ha/haproxy';
-import { REDIS_SENTINEL_DEFAULTS, RedisSentinelStatefulSet } from './redis-ha/sentinel';
+import { REDIS_SENTINEL_DEFAULTS, RedisSentinelStatefulSet, SENTINEL_PORT } from './redis-ha/sentinel';
 import { dnsLabel, dnsSubdomain, pinnedImage, positiveQuantity, resources } from './validation';
 
 export { HAPROXY_UID, RedisMasterProxy, type RedisMasterProxyProps } from './redis-ha/haproxy';
@@ -126,5 +127,28 @@ export class RedisHaChart extends Chart {
     // Services, then workloads), so dist/redis-ha.k8s.yaml did not change.
     servers.headlessService.node.addDependency(proxy.configMap);
     servers.statefulSet.node.addDependency(proxy.service);
+
+    // Ingress: clients labelled <name>-client=true reach HAProxy (6379) and Sentinels (26379,
+    // and Redis directly for replica reads); HAProxy reaches Redis for its checks and
+    // forwarding; the pods reach each other (replication, Sentinel gossip and checks).
+    const clients = { podSelector: { matchLabels: clientLabel(c.name) } };
+    const peers = { podSelector: { matchLabels: servers.podSelector } };
+    const haproxy = { podSelector: { matchLabels: proxy.podSelector } };
+    const labels = recommendedLabels({ name: 'redis', instance: c.name, component: 'server' });
+    ingressPolicy(this, 'network-policy', {
+      name: c.name,
+      labels,
+      podSelector: servers.podSelector,
+      rules: [
+        { from: [clients, peers, haproxy], ports: [REDIS_PORT] },
+        { from: [clients, peers], ports: [SENTINEL_PORT] },
+      ],
+    });
+    ingressPolicy(this, 'haproxy-network-policy', {
+      name: `${c.name}-haproxy`,
+      labels: recommendedLabels({ name: 'haproxy', instance: `${c.name}-haproxy`, component: 'proxy' }),
+      podSelector: proxy.podSelector,
+      rules: [{ from: [clients], ports: [REDIS_PORT] }],
+    });
   }
 }

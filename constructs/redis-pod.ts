@@ -5,7 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedPod } from './hardening';
-import { REDIS_UID, RedisCommon, redisLabels, standaloneRedisContainer } from './redis-common';
+import { REDIS_PORT, REDIS_UID, RedisCommon, clientLabel, ingressPolicy, redisLabels, standaloneRedisContainer } from './redis-common';
 import { dnsLabel } from './validation';
 
 export const redisPodSchema = z.strictObject({
@@ -30,6 +30,13 @@ export class RedisPodChart extends Chart {
       automountServiceAccountToken: false,
       containers: [standaloneRedisContainer(props.redis, data)],
       volumes: [data],
+    });
+    // Only pods labelled <name>-client=true reach it.
+    ingressPolicy(this, 'network-policy', {
+      name,
+      labels: labels.metadata,
+      podSelector: labels.selector,
+      rules: [{ from: [{ podSelector: { matchLabels: clientLabel(name) } }], ports: [REDIS_PORT] }],
     });
   }
 }

@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
-import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, memoryConf, redisLabels } from './redis-common';
+import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, clientLabel, ingressPolicy, memoryConf, redisLabels } from './redis-common';
 import { toKubeResources } from './resources';
 import { configChecksum, fillTemplate } from './template';
 import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
@@ -151,6 +151,14 @@ export class RedisStatefulSetChart extends Chart {
     new k8s.KubePodDisruptionBudget(this, 'pdb', {
       metadata: metadata(name),
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: labels.selector } },
+    });
+
+    // Clients labelled <name>-client=true, and the other ordinals (replication).
+    ingressPolicy(this, 'network-policy', {
+      name,
+      labels: labels.metadata,
+      podSelector: labels.selector,
+      rules: [{ from: [{ podSelector: { matchLabels: clientLabel(name) } }, { podSelector: { matchLabels: labels.selector } }], ports: [REDIS_PORT] }],
     });
   }
 }

@@ -81,12 +81,15 @@ export class RedisMasterProxy extends Construct {
   readonly service: k8s.KubeService;
   readonly deployment: k8s.KubeDeployment;
   readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The labels that select the HAProxy pods. */
+  readonly podSelector: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: RedisMasterProxyProps) {
     super(scope, id);
     const p = withDefaults(REDIS_MASTER_PROXY_DEFAULTS, props);
     const base = { name: 'haproxy', instance: p.name, version: imageVersion(p.image) };
     const selector = selectorLabels(base);
+    this.podSelector = selector;
     const labels = recommendedLabels({ ...base, component: 'proxy' });
     const metadata = (n: string) => ({ name: n, labels });
 

@@ -122,6 +122,8 @@ export class RedisSentinelStatefulSet extends Construct {
   readonly sentinelService: k8s.KubeService;
   readonly statefulSet: k8s.KubeStatefulSet;
   readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The labels that select this StatefulSet's pods. */
+  readonly podSelector: Record<string, string>;
   /** The env var holding the password, from the Secret (for clients in other pods too). */
   readonly passwordEnv: k8s.EnvVar;
   private readonly baseName: string;
@@ -142,6 +144,7 @@ export class RedisSentinelStatefulSet extends Construct {
     const selector = { ...selectorLabels(base), 'app.kubernetes.io/component': 'server' };
     const labels = { ...recommendedLabels({ ...base, component: 'server' }) };
     const metadata = (n: string) => ({ name: n, labels });
+    this.podSelector = selector;
 
     const configData: Record<string, string> = {
       'redis.conf': redisConf(p),

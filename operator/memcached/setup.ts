@@ -65,12 +65,38 @@ export function operandEventIsUrgent(event: EventKind, d: KubeObject, old?: Kube
   return complete || failed;
 }
 
+/**
+ * What the pod cache keeps of a pod: the reconciler reads names, labels (the instance index)
+ * and deletion, so spec and status, a pod's bulk, never enter the cache.
+ */
+export function slimPod(p: KubeObject): KubeObject {
+  const m = p.metadata ?? {};
+  return {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    },
+  };
+}
+
+function sameLabels(a: KubeObject, b: KubeObject): boolean {
+  const x = a.metadata.labels ?? {};
+  const y = b.metadata.labels ?? {};
+  return Object.keys(x).length === Object.keys(y).length && Object.entries(x).every(([k, v]) => y[k] === v);
+}
+
 export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOptions): { controller: Controller; reconciler: Reconciler } {
   const group = memcachedGroup(o.groupDomain);
   const memcacheds = mgr.informer({ group, version: MEMCACHED_VERSION, plural: MEMCACHED_PLURAL, namespaced: true });
   const deployments = mgr.informer(DEPLOYMENTS);
   const services = mgr.informer(SERVICES);
-  const pods = mgr.informer(PODS, { labelSelector: OPERAND_PODS });
+  const pods = mgr.informer(PODS, { labelSelector: OPERAND_PODS, transform: slimPod });
 
   // Pods are found by their instance label; Memcached objects by the instance value they
   // give their pods (the name, or a hashed form for names over 63 characters).
@@ -120,6 +146,9 @@ export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOpt
       }),
       () => refreshDelay,
     ),
+    // Status reads a pod's name, labels and deletion only; its phase and readiness reach
+    // status through the Deployment. Other pod updates (most of them) need no reconcile.
+    { update: (old, cur) => old.metadata.deletionTimestamp !== cur.metadata.deletionTimestamp || !sameLabels(old, cur) },
   );
   return { controller, reconciler };
 }

@@ -16,6 +16,7 @@ let custom: k8s.CustomObjectsApi;
 let apps: k8s.AppsV1Api;
 let core: k8s.CoreV1Api;
 const operators: OperatorProcess[] = [];
+const watchers: { stop(): void }[] = [];
 
 const createMc = (namespace: string, name: string, size: number) =>
   custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size } } });
@@ -51,6 +52,7 @@ beforeAll(async () => {
 afterEach(() => dumpLogsOnFailure(operators, expect.getState(), 80));
 
 afterAll(async () => {
+  for (const w of watchers) w.stop();
   await stopAll(operators);
   await cp?.stop();
 });
@@ -79,6 +81,38 @@ describe('operator resilience', () => {
     expect(metrics).toMatch(/informer_watch_restarts_total\{[^}]*\} [1-9]/);
   });
 
+  it('is not ready while its CRD is deleted, and reconciles again within seconds of its return', async () => {
+    const op = operators[0];
+    const ext = cp.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
+    const crdName = `memcacheds.${GROUP}`;
+    const crd = await ext.readCustomResourceDefinition({ name: crdName });
+    const readyz = async () => {
+      const r = await fetch(`http://127.0.0.1:${await op.healthPort()}/readyz?verbose`);
+      return { status: r.status, body: await r.text() };
+    };
+    expect((await readyz()).status).toBe(200);
+    await ext.deleteCustomResourceDefinition({ name: crdName });
+    const notReady = await waitFor('readyz failing', async () => {
+      const r = await readyz();
+      return r.status === 500 ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect(notReady.body).toContain(`[-]watched-resources failed: not served by the API server: ${crdName}`);
+
+    await waitFor('CRD gone', async () => ext.readCustomResourceDefinition({ name: crdName }).then(() => undefined, (e) => (e.code === 404 ? true : undefined)), { timeoutMs: 60_000, intervalMs: 250 });
+    await ext.createCustomResourceDefinition({ body: { apiVersion: crd.apiVersion, kind: crd.kind, metadata: { name: crdName, labels: crd.metadata!.labels, annotations: crd.metadata!.annotations }, spec: crd.spec } });
+    await waitFor('CRD established', async () => {
+      const c = await ext.readCustomResourceDefinition({ name: crdName });
+      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') ? true : undefined;
+    }, { intervalMs: 100 });
+    const back = Date.now();
+    await waitFor('Memcached create accepted', async () => ((await createMc('recovery', 'returned', 1)) ? true : undefined), { intervalMs: 200 });
+    await waitFor('operand created after the CRD returned', async () => apps.readNamespacedDeployment({ namespace: 'recovery', name: 'returned' }).then(() => true, () => undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    const seconds = (Date.now() - back) / 1000;
+    process.stdout.write(`reconciling resumed ${seconds.toFixed(1)} s after the CRD was re-established\n`);
+    expect(seconds).toBeLessThan(8);
+    expect((await readyz()).status).toBe(200);
+  });
+
   it('converges 200 objects created at once, with no false conflict; a real foreign Deployment is still reported', async () => {
     const n = 200;
     const degraded = await watchDegraded('scale');
@@ -100,7 +134,6 @@ describe('operator resilience', () => {
     }, { timeoutMs: 170_000, intervalMs: 250 });
     expect(names.every((x) => done.has(x))).toBe(true);
     const deployments = await apps.listNamespacedDeployment({ namespace: 'scale' });
-    expect(deployments.items).toHaveLength(n);
     expect(deployments.items).toHaveLength(n + 1);
     for (const d of deployments.items.filter((x) => x.metadata!.name !== 'mc-foreign')) expect(d.spec!.replicas).toBe(1 + (names.indexOf(d.metadata!.name!) % 2));
     process.stdout.write(`200 Memcached objects converged in ${Date.now() - started} ms\n`);
@@ -126,7 +159,16 @@ describe('operator resilience', () => {
     const sa = await cp.serviceAccountKubeconfig(OP_NS, 'memcached-operator', { create: false });
     const op = startOperator({ kubeconfig: sa.path, podNamespace: OP_NS, extraArgs: ['--leader-elect=false'] });
     operators.push(op);
-    await waitFor(`${n} objects Available after the restart`, async () => ((await available('restart')).size === n ? true : undefined), { timeoutMs: 170_000, intervalMs: 500 });
+    const started = Date.now();
+    let progress = '';
+    await waitFor(`${n} objects Available after the restart`, async () => {
+      const a = await available('restart');
+      const d = await apps.listNamespacedDeployment({ namespace: 'restart' });
+      const now = `${a.size} available, ${d.items.length} deployments`;
+      if (now !== progress) process.stderr.write(`[restart] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
+      progress = now;
+      return a.size === n ? true : undefined;
+    }, { timeoutMs: 170_000, intervalMs: 500 });
     degraded.stop();
     expect([...degraded.seen]).toEqual([]);
     expect(await conflictEvents('restart')).toEqual([]);
@@ -154,17 +196,20 @@ async function watchDegraded(namespace: string): Promise<{ seen: Set<string>; st
   const seen = new Set<string>();
   let stopped = false;
   let req: AbortController | undefined;
-  const start = async () => {
+  const kc = cp.kubeConfig();
+  const start = async (): Promise<void> => {
     if (stopped) return;
-    req = await new k8s.Watch(cp.kubeConfig()).watch(
+    req = await new k8s.Watch(kc).watch(
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/memcacheds`,
       {},
       (_type, o: any) => {
         if ((o.status?.conditions ?? []).some((c: any) => c.type === 'Degraded' && c.status === 'True')) seen.add(o.metadata.name);
       },
-      () => void start(), // client-node ends idle watches; keep watching
+      () => void start().catch(() => undefined), // client-node ends idle watches; keep watching
     );
   };
   await start();
-  return { seen, stop: () => ((stopped = true), req?.abort()) };
+  const watcher = { seen, stop: () => ((stopped = true), req?.abort()) };
+  watchers.push(watcher);
+  return watcher;
 }

@@ -136,25 +136,34 @@ describe('memcached operator', () => {
     await waitAvailable(ns.name, 'taken', 3);
   });
 
-  it('surfaces an object it cannot realize as a condition and keeps running', async () => {
-    // Memcached names may be 253 characters; a Service name at most 63.
-    const long = `cache-${'a'.repeat(64)}`;
-    await createMc(ns.name, long, { size: 1 });
-    const o = await waitFor('ApplyFailed reported', async () => {
-      const x = await mc(ns.name, long);
-      return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
-    });
-    expect(cond(o, 'Degraded')).toMatchObject({ reason: 'ApplyFailed', message: expect.stringContaining('Service') });
-    // The Deployment was created and its pod becomes ready; the status shows that, and still
-    // never Available: part of the operand is missing (issue 12).
-    const ready = await waitFor('pod ready shown in status', async () => {
-      const x = await mc(ns.name, long);
-      return x.status?.readyReplicas === 1 ? x : undefined;
-    }, { timeoutMs: 60_000 });
-    expect(cond(ready, 'Available')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
-    const row = execFileSync('kubectl', ['--kubeconfig', process.env.TEST_KUBECONFIG!, '-n', ns.name, 'get', 'memcacheds', long, '--no-headers'], { encoding: 'utf8' });
-    expect(row.trim().split(/\s+/)[3]).toBe('False'); // NAME SIZE READY AVAILABLE AGE
-    expect(operators[0].proc.exitCode).toBeNull();
+  it('surfaces an object it cannot realize as a condition, never as Available, and keeps running', async () => {
+    // A quota that allows no Service: the Deployment is created and its pod becomes ready, the
+    // Service is refused (403 exceeded quota). Part of the operand is missing (issue 12).
+    await core.createNamespacedResourceQuota({ namespace: ns2.name, body: { metadata: { name: 'no-services' }, spec: { hard: { services: '0' } } } });
+    try {
+      await waitFor('quota in force', async () => ((await core.readNamespacedResourceQuota({ namespace: ns2.name, name: 'no-services' })).status?.hard ? true : undefined));
+      await createMc(ns2.name, 'no-service', { size: 1 });
+      const o = await waitFor('ApplyFailed reported', async () => {
+        const x = await mc(ns2.name, 'no-service');
+        return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
+      });
+      expect(cond(o, 'Degraded')).toMatchObject({ reason: 'ApplyFailed', message: expect.stringContaining('Service') });
+      // The pod becomes ready and the status says so; still never Available.
+      const ready = await waitFor('pod ready shown in status', async () => {
+        const x = await mc(ns2.name, 'no-service');
+        return x.status?.readyReplicas === 1 ? x : undefined;
+      }, { timeoutMs: 60_000 });
+      expect(cond(ready, 'Available')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+      const row = execFileSync('kubectl', ['--kubeconfig', process.env.TEST_KUBECONFIG!, '-n', ns2.name, 'get', 'memcacheds', 'no-service', '--no-headers'], { encoding: 'utf8' });
+      expect(row.trim().split(/\s+/)[3]).toBe('False'); // NAME SIZE READY AVAILABLE AGE
+      expect(operators[0].proc.exitCode).toBeNull();
+    } finally {
+      await core.deleteNamespacedResourceQuota({ namespace: ns2.name, name: 'no-services' });
+    }
+    // Without the quota the next change completes the operand.
+    await patchMc(ns2.name, 'no-service', { size: 2 });
+    await waitAvailable(ns2.name, 'no-service', 2);
+    await core.readNamespacedService({ namespace: ns2.name, name: 'no-service' });
   });
 
   it('rejects invalid objects through the CRD schema before the operator sees them', async () => {

@@ -124,6 +124,26 @@ describe('Informer on the shared control plane', () => {
     await waitFor('owned-2 indexed', async () => inf.byIndex('owner', owner.metadata!.uid!).length === 2);
   });
 
+  // Slow (~40 s) on purpose: client-node's Watch gave up on a watch after 30 s without data and
+  // the informer re-opened it; the runtime's own watch keeps it for the server's timeoutSeconds.
+  test('keeps an idle watch open past 30 s: one watch request, no restart', async () => {
+    const restarts: WatchRestartReason[] = [];
+    const inf = informer<ConfigMap>({
+      resource: CONFIGMAPS,
+      namespaces: [ns2.name],
+      labelSelector: `idle=${runLabel}`,
+      metrics: { listed: () => {}, event: () => {}, objects: () => {}, watchRestarted: (r) => restarts.push(r) },
+    });
+    inf.start();
+    await inf.waitForSync();
+    await new Promise((r) => setTimeout(r, 40_000));
+    expect(restarts).toEqual([]);
+    // and it still delivers
+    await createCm(ns2.name, 'idle-1', { idle: runLabel });
+    await waitFor('event on the long-lived watch', async () => inf.get(ns2.name, 'idle-1') !== undefined);
+    expect(restarts).toEqual([]);
+  });
+
   test('works for custom resources', async () => {
     const group = `${runLabel}.example.com`;
     const ext = kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
@@ -188,8 +208,9 @@ describe('Informer across an apiserver restart', () => {
   });
 
   // Slow (~35 s): kube-apiserver's graceful shutdown does not end the open watch, so the
-  // restart completes only when client-node's 30 s inactivity timeout drops it. The informer
-  // then resumes, typically gets 410 Gone from the new apiserver's watch cache, and relists.
+  // restart completes only when the harness kills it after its 30 s grace, which drops the
+  // connection. The informer then resumes, typically gets 410 Gone from the new apiserver's
+  // watch cache, and relists.
   test('keeps watching after kube-apiserver restarts, and catches up on changes', async () => {
     const core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'restart' } } });

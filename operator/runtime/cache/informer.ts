@@ -52,6 +52,11 @@ export class Informer<T extends KubeObject = KubeObject> implements EventSource<
     }
   }
 
+  /** True while the API server answers 404 for this resource (e.g. its CRD was deleted). */
+  missing(): boolean {
+    return this.reflectors.some((r) => r.missing);
+  }
+
   /** True once every watched namespace has been listed successfully. */
   hasSynced(): boolean {
     return this.reflectors.every((r) => r.synced);

@@ -1,13 +1,16 @@
 // A reflector lists and watches one scope of one resource (a namespace, or the whole cluster)
 // into a Store. It never gives up: 410 Gone → relist; a watch that ends is resumed from the
 // last resourceVersion at once if it was healthy (delivered events or stayed open ≥ 1 s),
-// otherwise (errors, failed lists) after exponential backoff (1 s doubling, capped at 30 s).
-// A watchdog restarts watches that deliver nothing, not even a bookmark. Note that
-// client-node 2.0.1's Watch itself aborts a watch after 30 s without data (reason "timeout",
-// resumed at once), so on quiet resources watches are renewed about every 30 s.
+// otherwise (errors, failed lists) after exponential backoff (1 s doubling, capped at 30 s; at
+// 2 s while the resource does not exist, so a re-created CRD is picked up within seconds).
+// Watches ask the server for 5–10 min (timeoutSeconds) with bookmarks and carry no client-side
+// inactivity limit (see client/watch-stream.ts); a watchdog restarts a watch that delivers
+// nothing, not even a bookmark, for 2 min. Objects may pass through a transform before they
+// are stored (e.g. to drop managedFields), so the cache holds only what the controller reads.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest } from '../client/kube-request';
+import { watchStream } from '../client/watch-stream';
 import { httpStatus } from '../errors';
 import type { Logger } from '../log';
 import { resourcePath, type KubeObject, type ResourceRef } from '../object';
@@ -29,11 +32,28 @@ export interface ReflectorOptions {
   fieldSelector?: string;
   /** List page size (limit); default 500. */
   pageSize?: number;
-  /** Restart a watch that delivered nothing (not even a bookmark) for this long; default 5 min. */
+  /**
+   * Restart a watch that delivered nothing (not even a bookmark, which the server sends about
+   * once a minute) for this long: a dead connection. Default 2 min.
+   */
   watchdogMs?: number;
   /** Cap of the restart backoff (1 s doubling); default 30 s. */
   maxBackoffMs?: number;
+  /** Cap of the backoff while the resource does not exist (404, e.g. a deleted CRD); default 2 s. */
+  missingBackoffMs?: number;
+  /**
+   * Applied to every listed or watched object before it is stored and handed to handlers;
+   * keep `metadata.name`, `namespace`, `uid` and `resourceVersion`. Default: drop
+   * `metadata.managedFields` (as controller-runtime's default transform does).
+   */
+  transform?: (obj: any) => any;
   metrics?: InformerMetrics;
+}
+
+/** controller-runtime's default cache transform: managedFields are never read by controllers. */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj?.metadata && 'managedFields' in obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
 }
 
 /** What a watch attempt ended with. */
@@ -57,6 +77,8 @@ const HEALTHY_WATCH_MS = 1000;
 /** Lists and watches one scope (a namespace, or the whole cluster) into a store. */
 export class Reflector<T extends KubeObject = KubeObject> {
   synced = false;
+  /** The last list or watch was answered 404: the resource (e.g. a CRD) does not exist. */
+  missing = false;
   private resourceVersion: string | undefined;
   private readonly stopping = new AbortController();
   /** Ends the current watch attempt early (stop, watchdog). */
@@ -64,6 +86,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   private running: Promise<void> | undefined;
   private readonly path: string;
   private readonly log: Logger;
+  private readonly transform: (obj: any) => T;
 
   constructor(
     private readonly cache: Store<T>,
@@ -74,6 +97,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   ) {
     this.path = resourcePath(options.resource, namespace);
     this.log = namespace ? log.child({ namespace }) : log;
+    this.transform = options.transform ?? stripManagedFields;
   }
 
   start(): void {
@@ -101,14 +125,14 @@ export class Reflector<T extends KubeObject = KubeObject> {
         this.options.metrics?.watchRestarted(end.reason);
         if (end.reason === 'gone') this.resourceVersion = undefined;
         failures = end.healthy ? 0 : failures + 1;
-        if (end.reason === 'error') this.log.error('watch failed', end.error, { failures });
+        if (end.reason === 'error') this.failed('watch failed', end.error, failures);
         else if (end.reason === 'gone') this.log.info('watch expired (410 Gone), relisting');
         else this.log.debug('watch ended', { reason: end.reason, resourceVersion: this.resourceVersion });
       } catch (err) {
         if (this.stopped) break;
         failures++;
         this.options.metrics?.watchRestarted('error');
-        this.log.error('list failed', err, { failures });
+        this.failed('list failed', err, failures);
       }
       if (failures > 0) {
         await this.backoff(failures);
@@ -119,8 +143,21 @@ export class Reflector<T extends KubeObject = KubeObject> {
     }
   }
 
+  /** Logs a failed list or watch; a 404 marks the resource missing (logged once, not per retry). */
+  private failed(msg: string, err: unknown, failures: number): void {
+    if (httpStatus(err) === 404) {
+      // Gone (a deleted CRD): list again when it is back, the cache is rebuilt from that list.
+      this.resourceVersion = undefined;
+      if (!this.missing) this.log.error(`${msg}: the resource does not exist`, err, { failures });
+      this.missing = true;
+      return;
+    }
+    this.log.error(msg, err, { failures });
+  }
+
+
   private async backoff(failures: number): Promise<void> {
-    const max = this.options.maxBackoffMs ?? 30_000;
+    const max = this.missing ? (this.options.missingBackoffMs ?? 2000) : (this.options.maxBackoffMs ?? 30_000);
     const delay = Math.min(max, BACKOFF_BASE_MS * 2 ** (failures - 1) * (0.8 + 0.4 * Math.random()));
     await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => {});
   }
@@ -144,12 +181,14 @@ export class Reflector<T extends KubeObject = KubeObject> {
       });
       // List items of built-in types carry no apiVersion/kind; fill them in from the list.
       const kind = page.kind?.replace(/List$/, '');
-      for (const item of page.items ?? []) objects.push({ apiVersion: page.apiVersion, kind, ...item });
+      for (const item of page.items ?? []) objects.push(this.transform({ apiVersion: page.apiVersion, kind, ...item }));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
     if (this.stopped) return;
     this.options.metrics?.listed();
+    if (this.missing) this.log.info('resource exists again', { resourceVersion });
+    this.missing = false;
     this.cache.replace(this.namespace, objects);
     this.resourceVersion = resourceVersion;
     // The first list is routine; a later one (after 410 Gone or a failure) is a recovery.
@@ -162,53 +201,38 @@ export class Reflector<T extends KubeObject = KubeObject> {
   }
 
   /** One watch attempt from this.resourceVersion; resolves when it ends, never rejects. */
-  private watch(): Promise<WatchEnd> {
-    return new Promise((resolve) => {
-      const started = performance.now();
-      const watchdogMs = this.options.watchdogMs ?? 5 * 60_000;
-      let events = 0;
-      let endReason: WatchRestartReason | undefined;
-      let endError: unknown;
-      let controller: AbortController | undefined;
-      let finished = false;
-      let watchdog: NodeJS.Timeout | undefined;
-
-      const armWatchdog = () => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => {
-          this.log.info('watch silent, restarting', { silentMs: watchdogMs });
-          end('watchdog');
-        }, watchdogMs);
-        watchdog.unref();
-      };
-      // Ends the attempt on our side; client-node then calls done() with an abort error.
-      const end = (reason: WatchRestartReason, error?: unknown) => {
-        endReason ??= reason;
-        endError ??= error;
-        controller?.abort();
-      };
-      const finish = (err: unknown) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(watchdog);
-        this.endWatch = undefined;
-        let reason = endReason;
-        let error = endError;
-        if (!reason) {
-          if (!err) reason = 'closed';
-          else if ((err as Error).name === 'TimeoutError') reason = 'timeout';
-          else if (httpStatus(err) === 410) reason = 'gone';
-          else [reason, error] = ['error', err];
-        }
-        resolve({ reason, error, healthy: events > 0 || performance.now() - started >= HEALTHY_WATCH_MS });
-      };
-
-      this.endWatch = end;
-      armWatchdog();
-      new Watch(this.options.kubeConfig)
-        .watch(
-          this.path,
-          {
+  private async watch(): Promise<WatchEnd> {
+    const started = performance.now();
+    const watchdogMs = this.options.watchdogMs ?? 2 * 60_000;
+    const attempt = new AbortController();
+    let events = 0;
+    let endReason: WatchRestartReason | undefined;
+    let endError: unknown;
+    let watchdog: NodeJS.Timeout | undefined;
+    // Ends the attempt on our side (stop, watchdog, an ERROR event).
+    const end = (reason: WatchRestartReason, error?: unknown) => {
+      endReason ??= reason;
+      endError ??= error;
+      attempt.abort();
+    };
+    const armWatchdog = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        this.log.info('watch silent, restarting', { silentMs: watchdogMs });
+        end('watchdog');
+      }, watchdogMs);
+      watchdog.unref();
+    };
+    this.endWatch = end;
+    armWatchdog();
+    let reason: WatchRestartReason;
+    let error: unknown;
+    try {
+      await watchStream(
+        this.options.kubeConfig,
+        {
+          path: this.path,
+          query: {
             allowWatchBookmarks: true,
             resourceVersion: this.resourceVersion,
             labelSelector: this.options.labelSelector,
@@ -216,29 +240,36 @@ export class Reflector<T extends KubeObject = KubeObject> {
             // Like client-go: let the server end watches after 5–10 min so load spreads out.
             timeoutSeconds: Math.floor(300 + Math.random() * 300),
           },
-          (type: string, obj: T & { code?: number; reason?: string; message?: string }) => {
-            if (finished || endReason) return;
-            this.options.metrics?.event(type);
-            if (type === 'ERROR') {
-              if (obj.code === 410 || obj.reason === 'Expired' || obj.reason === 'Gone') end('gone');
-              else end('error', new Error(`watch error event: ${obj.message ?? JSON.stringify(obj)}`));
-              return;
-            }
-            events++;
-            armWatchdog();
-            if (type === 'ADDED' || type === 'MODIFIED') this.cache.upsert(obj);
-            else if (type === 'DELETED') this.cache.remove(obj);
-            this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
-          },
-          finish,
-        )
-        .then(
-          (c) => {
-            controller = c;
-            if (endReason) c.abort();
-          },
-          finish,
-        );
-    });
+          signal: attempt.signal,
+        },
+        (type: string, obj: T & { code?: number; reason?: string; message?: string }) => {
+          if (endReason) return;
+          this.options.metrics?.event(type);
+          if (type === 'ERROR') {
+            if (obj.code === 410 || obj.reason === 'Expired' || obj.reason === 'Gone') end('gone');
+            else end('error', new Error(`watch error event: ${obj.message ?? JSON.stringify(obj)}`));
+            return;
+          }
+          events++;
+          armWatchdog();
+          if (type === 'ADDED' || type === 'MODIFIED') this.cache.upsert(this.transform(obj));
+          else if (type === 'DELETED') this.cache.remove(this.transform(obj));
+          this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+        },
+      );
+      reason = endReason ?? 'closed';
+      error = endError;
+    } catch (err) {
+      if (endReason) [reason, error] = [endReason, endError];
+      else if ((err as Error).name === 'TimeoutError') reason = 'timeout';
+      else if (httpStatus(err) === 410) reason = 'gone';
+      else [reason, error] = ['error', err];
+    } finally {
+      clearTimeout(watchdog);
+      this.endWatch = undefined;
+    }
+    if (reason !== 'error') this.missing = false;
+    // 410 Gone is the server's normal way to say "list again", not a failure: relist at once.
+    return { reason, error, healthy: reason === 'gone' || events > 0 || performance.now() - started >= HEALTHY_WATCH_MS };
   }
 }

@@ -66,7 +66,7 @@ export class Manager {
    * The shared informer of `resource` (and label selector) over the watched namespaces;
    * created on first use. Register informers and their indexes before start().
    */
-  informer<T extends KubeObject = KubeObject>(resource: ResourceRef, selector: { labelSelector?: string } = {}): Informer<T> {
+  informer<T extends KubeObject = KubeObject>(resource: ResourceRef, selector: { labelSelector?: string; transform?: (obj: any) => T } = {}): Informer<T> {
     const id = `${resourcePath(resource)}?${selector.labelSelector ?? ''}`;
     let informer = this.informers.get(id);
     if (!informer) {
@@ -77,6 +77,7 @@ export class Manager {
         resource,
         namespaces: this.options.watchNamespaces,
         labelSelector: selector.labelSelector,
+        transform: selector.transform, // only the first requester's; default: drop managedFields
         resyncPeriodMs: this.options.syncPeriodMs,
         watchdogMs: this.params.watchdogMs,
         log: this.log, // the informer names its logger (…informer) and adds the resource
@@ -128,6 +129,11 @@ export class Manager {
       metricsPort: metricsServer.port,
     });
     probes.addReadyCheck('informers-synced', () => this.synced());
+    // A watched resource that does not exist (a deleted CRD) means nothing of it is reconciled.
+    probes.addReadyCheck('watched-resources', () => {
+      const missing = informers.filter((i) => i.missing()).map((i) => resourceName(i.resource));
+      if (missing.length) throw new Error(`not served by the API server: ${missing.join(', ')}`);
+    });
     for (const informer of informers) informer.start();
 
     let elector: LeaderElector | undefined;

@@ -133,6 +133,8 @@ describe('README configuration examples', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(message.startsWith(shown.replace(/; …$/, ''))).toBe(true);
+    const [first, problem] = shown.split('\n');
+    expect(message.split('\n')[0]).toBe(first);
+    expect(message.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^${problem.replace(/; …$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)));
   });
 });

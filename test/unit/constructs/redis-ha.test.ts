@@ -45,6 +45,8 @@ describe('redis-ha chart', () => {
       'ConfigMap/redis-ha',
       'ConfigMap/redis-ha-haproxy',
       'Deployment/redis-ha-haproxy',
+      'NetworkPolicy/redis-ha',
+      'NetworkPolicy/redis-ha-haproxy',
       'PodDisruptionBudget/redis-ha',
       'PodDisruptionBudget/redis-ha-haproxy',
       'Service/redis-ha-headless',

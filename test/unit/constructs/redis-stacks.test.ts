@@ -83,3 +83,79 @@ describe('checksum/config', () => {
     expect(sts(parseStackConfig({ redis: { resources: { limits: { memory: '512Mi' } } } }))).not.toBe(sts());
   });
 });
+
+describe('NetworkPolicy', () => {
+  const files = synthFiles();
+  const selects = (sel: Record<string, string>, labels: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+  /** Which ports a pod with `from` labels (same namespace unless `otherNamespace`) may reach on a pod with `to` labels. */
+  const allowed = (policies: Obj[], to: Record<string, string>, from: Record<string, string>, otherNamespace = false): number[] =>
+    policies
+      .filter((p) => selects(p.spec.podSelector.matchLabels, to))
+      .flatMap((p) => p.spec.ingress ?? [])
+      .filter((rule: Obj) =>
+        rule.from.some((peer: Obj) => selects(peer.podSelector?.matchLabels ?? {}, from) && (otherNamespace ? peer.namespaceSelector !== undefined : true)),
+      )
+      .flatMap((rule: Obj) => rule.ports.map((p: Obj) => p.port))
+      .sort();
+
+  test.each(['redis-pod.k8s.yaml', 'redis-deployment.k8s.yaml', 'redis-statefulset.k8s.yaml', 'redis-ha.k8s.yaml', 'memcached-operator.k8s.yaml'])(
+    '%s: every pod is isolated for ingress, and no rule admits everyone',
+    (file) => {
+      const objs = objectsOf(files[file]);
+      const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+      expect(policies.length).toBeGreaterThan(0);
+      for (const w of objs.filter((o) => podSpecOf(o))) {
+        const labels = w.kind === 'Pod' ? w.metadata.labels : w.spec.template.metadata.labels;
+        const mine = policies.filter((p) => selects(p.spec.podSelector.matchLabels, labels));
+        expect(`${w.kind}/${w.metadata.name}: ${mine.length}`).toBe(`${w.kind}/${w.metadata.name}: 1`);
+        expect(mine[0].spec.policyTypes).toEqual(['Ingress']);
+        for (const rule of mine[0].spec.ingress) {
+          expect(rule.from.length).toBeGreaterThan(0);
+          for (const peer of rule.from) expect(Object.keys(peer.podSelector?.matchLabels ?? {}).length).toBeGreaterThan(0);
+          expect(rule.ports.length).toBeGreaterThan(0);
+        }
+      }
+    },
+  );
+
+  const pods = (file: string) => objectsOf(files[file]);
+  const policiesOf = (file: string) => pods(file).filter((o) => o.kind === 'NetworkPolicy');
+  const stranger = { app: 'anything-else' };
+
+  test.each([
+    ['redis-pod.k8s.yaml', 'redis'],
+    ['redis-deployment.k8s.yaml', 'redis-deployment'],
+  ])('%s: labelled clients reach 6379, nobody else', (file, name) => {
+    const redis = { app: name, 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
+    expect(allowed(policiesOf(file), redis, { [`${name}-client`]: 'true' })).toEqual([6379]);
+    expect(allowed(policiesOf(file), redis, stranger)).toEqual([]);
+  });
+
+  test('redis-statefulset.k8s.yaml: clients and the other ordinals reach 6379', () => {
+    const sfs = { app: 'redis-sfs', 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-sfs' };
+    const p = policiesOf('redis-statefulset.k8s.yaml');
+    expect(allowed(p, sfs, { 'redis-sfs-client': 'true' })).toEqual([6379]);
+    expect(allowed(p, sfs, sfs)).toEqual([6379]);
+    expect(allowed(p, sfs, stranger)).toEqual([]);
+  });
+
+  test('redis-ha.k8s.yaml: clients reach HAProxy and Sentinel, HAProxy reaches Redis, pods reach each other', () => {
+    const p = policiesOf('redis-ha.k8s.yaml');
+    const server = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-ha', 'app.kubernetes.io/component': 'server' };
+    const proxy = { 'app.kubernetes.io/name': 'haproxy', 'app.kubernetes.io/instance': 'redis-ha-haproxy' };
+    const client = { 'redis-ha-client': 'true' };
+    expect(allowed(p, proxy, client)).toEqual([6379]);
+    expect(allowed(p, server, client)).toEqual([26379, 6379]);
+    expect(allowed(p, server, server)).toEqual([26379, 6379]);
+    expect(allowed(p, server, proxy)).toEqual([6379]);
+    expect(allowed(p, server, stranger)).toEqual([]);
+    expect(allowed(p, proxy, stranger)).toEqual([]);
+  });
+
+  test('memcached-operator.k8s.yaml: only labelled metrics scrapers, from any namespace, on the metrics port', () => {
+    const p = policiesOf('memcached-operator.k8s.yaml');
+    const op = { 'app.kubernetes.io/name': 'memcached-operator', 'app.kubernetes.io/instance': 'memcached-operator' };
+    expect(allowed(p, op, { 'memcached-operator-metrics-client': 'true' }, true)).toEqual([8080]);
+    expect(allowed(p, op, stranger)).toEqual([]);
+  });
+});

@@ -372,6 +372,55 @@ describe('Informer', () => {
     expect(() => informer.start()).toThrow(/stopped/);
   });
 
+  it('keeps only what the transform keeps; by default every object loses its managedFields', async () => {
+    const managed = { managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': {} } }] } as Partial<Pod['metadata']>;
+    const { informer } = await setup();
+    api.objects.set(NS_A, [pod('a', 'p1', '10', managed)]);
+    informer.start();
+    await informer.waitForSync();
+    expect(informer.get('a', 'p1')!.metadata).not.toHaveProperty('managedFields');
+    expect(informer.get('a', 'p1')!.spec).toEqual({ v: 10 });
+    await until(() => api.watches.length === 1);
+    api.send(NS_A, 'ADDED', pod('a', 'p2', '101', managed));
+    await until(() => informer.get('a', 'p2') !== undefined);
+    expect(informer.get('a', 'p2')!.metadata).not.toHaveProperty('managedFields');
+
+    const slim = new Informer<Pod>({
+      kubeConfig: api.kubeConfig(),
+      resource: PODS,
+      namespaces: ['a'],
+      transform: (o: Pod) => ({ metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion } }),
+    });
+    informers.push(slim);
+    slim.start();
+    await slim.waitForSync();
+    expect(slim.get('a', 'p1')).toEqual({ metadata: { name: 'p1', namespace: 'a', resourceVersion: '10' } });
+  });
+
+  it('reports a resource that does not exist (404) as missing, and lists it within ~2 s of its return', async () => {
+    // the regular backoff would be long here; a missing resource is polled every 2 s at most
+    const { informer, logs } = await setup({ maxBackoffMs: 60_000 });
+    let exists = false;
+    const handle = api['handle'].bind(api);
+    api['handle'] = (req: IncomingMessage, res: ServerResponse) => {
+      if (!exists) return void res.writeHead(404).end('{"kind":"Status","code":404,"reason":"NotFound","message":"the server could not find the requested resource"}');
+      handle(req, res);
+    };
+    api.objects.set(NS_A, [pod('a', 'p1', '10')]);
+    informer.start();
+    await until(() => informer.missing());
+    expect(informer.hasSynced()).toBe(false);
+    await wait(3500); // 1 s, 2 s, then 2 s again (capped)
+    exists = true;
+    const back = performance.now();
+    expect(await informer.waitForSync()).toBe(true);
+    expect(performance.now() - back).toBeLessThan(2600);
+    expect(informer.missing()).toBe(false);
+    expect(informer.get('a', 'p1')).toBeDefined();
+    // logged once when it went missing, not on every retry
+    expect(logs.map((l) => JSON.parse(l)).filter((l) => /does not exist/.test(l.msg))).toHaveLength(1);
+  });
+
   it('stop() before the first sync resolves pending waitForSync() with false', async () => {
     const { informer } = await setup();
     api['handle'] = (_req: IncomingMessage, res: ServerResponse) => void res.writeHead(500).end('{}');

@@ -1,0 +1,88 @@
+// A watch request without a client-side inactivity limit. client-node 2.0.1's Watch aborts a
+// watch after 30 s without data, so on a quiet resource every watch was re-opened twice a
+// minute even though the server had been asked to keep it for 5–10 min (timeoutSeconds) and
+// sends a bookmark about once a minute. Here only the connection phase is time-bounded; once
+// the server answered, the stream lasts until the server ends it (timeoutSeconds), an error, or
+// the caller's signal (its own watchdog). Same HTTP stack as every other request: the
+// kubeconfig's TLS/auth and dispatcher, client-node's fetch.
+import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+
+const http = new IsomorphicFetchHttpLibrary();
+
+export interface WatchStreamRequest {
+  /** Collection path, e.g. "/api/v1/namespaces/x/pods"; `watch=true` is added. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Ends the watch (the returned promise then rejects with an AbortError). */
+  signal: AbortSignal;
+  /** Abort if the server has not answered (status line and headers) within this; default 30 s. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Opens a watch and calls `onEvent(type, object)` for every event line. Resolves when the
+ * server ends the stream; rejects on a non-200 answer (client-node's ApiException, `code` = HTTP
+ * status), a connect timeout (an Error named TimeoutError), a broken stream or an abort.
+ */
+export async function watchStream(kc: KubeConfig, request: WatchStreamRequest, onEvent: (type: string, object: any) => void): Promise<void> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);
+  url.searchParams.set('watch', 'true');
+  for (const [name, value] of Object.entries(request.query ?? {})) {
+    if (value !== undefined) url.searchParams.set(name, String(value));
+  }
+  const connecting = new AbortController();
+  const connectTimer = setTimeout(() => {
+    const err = new Error(`watch ${request.path}: no answer within ${request.connectTimeoutMs ?? 30_000} ms`);
+    err.name = 'TimeoutError';
+    connecting.abort(err);
+  }, request.connectTimeoutMs ?? 30_000);
+  connectTimer.unref();
+  try {
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setSignal(AbortSignal.any([request.signal, connecting.signal]));
+    await kc.applySecurityAuthentication(ctx);
+    let response;
+    try {
+      response = await http.send(ctx).toPromise();
+    } catch (err) {
+      throw connecting.signal.aborted ? connecting.signal.reason : err;
+    }
+    clearTimeout(connectTimer);
+    if (response.httpStatusCode !== 200) {
+      const text = await response.body.text().catch(() => '');
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      const message = (body as { message?: unknown } | null)?.message;
+      throw new ApiException(response.httpStatusCode, `watch ${request.path}: ${typeof message === 'string' ? message : text.slice(0, 200) || 'no body'}`, body, response.headers);
+    }
+    const stream = response.body.stream();
+    if (!stream) return;
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (!line) continue;
+        let event: { type?: string; object?: unknown };
+        try {
+          event = JSON.parse(line);
+        } catch {
+          continue; // not an event line; the server never sends these
+        }
+        if (event.type) onEvent(event.type, event.object);
+      }
+    }
+  } finally {
+    clearTimeout(connectTimer);
+  }
+}
