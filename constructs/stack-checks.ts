@@ -1,7 +1,7 @@
 // Checks across stacks, on the objects the app really builds. Each stack is valid on its own,
 // but two of them in one namespace can still clash: the same object twice (two files fighting
-// over one StatefulSet), or a Service, workload or PodDisruptionBudget of one stack selecting
-// another stack's pods (the tutorial Pod behind the Deployment's Service). Both are reported
+// over one StatefulSet), or a Service, workload, PodDisruptionBudget or NetworkPolicy of one
+// stack selecting another stack's pods (the tutorial Pod behind the Deployment's Service). Both are reported
 // as configuration errors naming the fields that chose those names and namespaces.
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests and zod internals are untyped JSON */
@@ -34,10 +34,17 @@ function podLabels(stack: StackObjects): { owner: Record<string, any>; labels: R
   });
 }
 
-/** Equality selectors of a stack: Services, workloads and PodDisruptionBudgets. */
+/** Equality selectors of a stack: Services, workloads, PodDisruptionBudgets and NetworkPolicies. */
 function selectors(stack: StackObjects): { owner: Record<string, any>; selector: Record<string, string> }[] {
   return stack.objects.flatMap((o) => {
-    const raw = o.kind === 'Service' ? o.spec?.selector : WORKLOADS.has(o.kind) || o.kind === 'PodDisruptionBudget' ? o.spec?.selector?.matchLabels : undefined;
+    const raw =
+      o.kind === 'Service'
+        ? o.spec?.selector
+        : o.kind === 'NetworkPolicy'
+          ? o.spec?.podSelector?.matchLabels
+          : WORKLOADS.has(o.kind) || o.kind === 'PodDisruptionBudget'
+            ? o.spec?.selector?.matchLabels
+            : undefined;
     if (!raw) return [];
     const selector = Object.fromEntries(Object.entries<string>(raw).filter(([k]) => !CONTROLLER_LABELS.has(k)));
     return Object.keys(selector).length > 0 ? [{ owner: o, selector }] : [];

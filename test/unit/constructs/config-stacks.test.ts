@@ -112,6 +112,13 @@ describe('stackConflicts', () => {
     ])).toEqual(['b.name, a.namespace, b.namespace: a and b both create ClusterRole "r" (cluster-scoped); give the stacks different names']);
   });
 
+  it('counts a NetworkPolicy that isolates another stack\'s pods', () => {
+    const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'a', namespace: 'ns' }, spec: { podSelector: { matchLabels: { app: 'b' } } } };
+    const a = { label: 'a', nameField: 'a.name', namespaceField: 'n', objects: [policy] };
+    const b = { label: 'b', nameField: 'b.name', namespaceField: 'n', objects: [sts('b', { app: 'b', tier: 'db' })] };
+    expect(stackConflicts([a, b])).toEqual(['a.name, b.name: in namespace "ns", NetworkPolicy "a" of a selects the pods of StatefulSet "b" of b; give the stacks different names']);
+  });
+
   it('leaves a stack\'s own Services and pods alone, but not another stack\'s', () => {
     const own = { label: 'a', nameField: 'a.name', namespaceField: 'n', objects: [svc('a', { app: 'a' }), sts('a', { app: 'a' })] };
     expect(stackConflicts([own])).toEqual([]);
