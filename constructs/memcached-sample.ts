@@ -21,6 +21,17 @@ export interface MemcachedSampleChartProps extends ChartProps {
 }
 
 
+/**
+ * For Argo CD, which dry-runs every object before a sync (the sample's dry-run fails while its
+ * CRD is missing) and applies a sync wave only once the earlier waves are healthy (a CRD is
+ * healthy once Established): skip the dry-run when the kind is unknown, and go one wave after
+ * the CRD (wave 0). Flux and kubectl ignore both; Flux applies CRDs first anyway.
+ */
+export const ARGO_CD_AFTER_CRD = {
+  'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+  'argocd.argoproj.io/sync-wave': '1',
+} as const;
+
 export class MemcachedSampleChart extends Chart {
   constructor(scope: Construct, id: string, props: MemcachedSampleChartProps) {
     super(scope, id, { ...props, disableResourceNameHashes: true });
@@ -28,7 +39,7 @@ export class MemcachedSampleChart extends Chart {
     // Typed by the props `npm run import` generates from the CRD. Not the generated class
     // itself: its API version is fixed to the default group domain, the configured one wins.
     const sample: MemcachedProps = {
-      metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name } },
+      metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name }, annotations: ARGO_CD_AFTER_CRD },
       spec: { size, containerPort },
     };
     new ApiObject(this, 'sample', { apiVersion: memcachedApiVersion(props.groupDomain), kind: MEMCACHED_KIND, ...sample });

@@ -222,6 +222,7 @@ export class MemcachedOlmBundleChart extends Chart {
 
     const example = sampleObject(sample, operator.groupDomain);
     delete example.metadata.namespace; // created in whichever namespace the user picks
+    delete example.metadata.annotations; // Argo CD sync hints (memcached-sample.ts), not for OLM users
 
     const annotations: Record<string, string> = {
       'alm-examples': JSON.stringify([example], null, 2),
