@@ -117,12 +117,19 @@ export const PING_SCRIPT =
   `reply="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} ping 2>&1)"; ` +
   '[ "$reply" = PONG ] || { echo "$reply"; exit 1; }';
 
-/** Ready (replicated server): a master answers PONG; a replica has its master link up. */
+/**
+ * Ready (replicated server): it answers PONG and is a master, or a replica that has synced
+ * with its master since it started. A replica whose master link is down stays ready: with
+ * `replica-serve-stale-data yes` it keeps serving its (possibly stale) data, so the read
+ * Service keeps it while the master is away. Only a replica that has never synced since it
+ * started (`master_link_down_since_seconds:-1`: its data may be empty) is kept out.
+ */
 export const ROLE_READY_SCRIPT =
   `${PING_SCRIPT}; ` +
   `info="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} info replication | tr -d '\\r')"; ` +
   'case "$info" in *role:master*) exit 0;; *master_link_status:up*) exit 0;; ' +
-  '*) echo "replica not linked to its master"; exit 1;; esac';
+  '*master_link_down_since_seconds:-1*) echo "replica has not synced with its master since it started"; exit 1;; ' +
+  '*) echo "master link down: serving possibly stale data"; exit 0;; esac';
 
 /** Labels for one Redis stack: recommended set plus the tutorial's `app` label. */
 export function redisLabels(instance: string, image: string) {

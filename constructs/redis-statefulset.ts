@@ -73,7 +73,8 @@ export class RedisStatefulSetChart extends Chart {
       metadata: metadata(`${name}-master`),
       spec: { selector: { ...labels.selector, 'statefulset.kubernetes.io/pod-name': `${name}-0` }, ports: [port] },
     });
-    // Read endpoint: every ready pod (a replica is ready only while linked to the master).
+    // Read endpoint: every ready pod. A replica stays ready while its master is down (it serves
+    // possibly stale data), so reads keep working exactly when pod 0 is gone.
     new k8s.KubeService(this, 'read', {
       metadata: metadata(`${name}-read`),
       spec: { selector: labels.selector, ports: [port] },
@@ -124,7 +125,8 @@ export class RedisStatefulSetChart extends Chart {
                 resources: toKubeResources(cfg.resources),
                 // Alive while it answers at all (a replica whose master is down still is).
                 livenessProbe: probe(LIVENESS_SCRIPT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
-                // Ready when master, or when a replica's link to the master is up.
+                // Ready when master, or a replica that has synced since it started (link up, or
+                // down and serving stale data).
                 readinessProbe: probe(ROLE_READY_SCRIPT, { initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 }),
                 volumeMounts: [
                   { name: 'data', mountPath: '/data' },

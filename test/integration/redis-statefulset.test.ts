@@ -47,6 +47,20 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
   const master = () => pods[0];
   const replicas = () => pods.slice(1);
 
+  /**
+   * The endpoints Service <name>-read would have: the pods its selector matches (the pod
+   * template's labels) whose readiness probe passes now, as the endpoints controller sees them.
+   */
+  async function readEndpoints(): Promise<FakePod[]> {
+    const svc = find(objs, 'Service', `${sts.metadata.name}-read`);
+    const podLabels: Record<string, string> = sts.spec.template.metadata.labels;
+    const selected = Object.entries(svc.spec.selector as Record<string, string>).every(([k, v]) => podLabels[k] === v);
+    if (!selected) return [];
+    const out: FakePod[] = [];
+    for (const p of pods) if (p && p.running('redis') && (await p.probe('redis', 'readiness')).ok) out.push(p);
+    return out;
+  }
+
   test('replicas started before their master name resolves keep retrying, then join', async () => {
     // Replicas first: pod 0 does not exist yet, so its DNS name does not resolve.
     for (let i = 1; i < ordinals; i++) pods[i] = await startStatefulSetPod(cluster, sts, i);
@@ -62,6 +76,8 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
       expect((await r.probe('redis', 'readiness')).ok).toBe(false);
     }
     expect(replicas()[0].logs('redis')).toMatch(/Connecting to MASTER redis-sfs-0\.redis-sfs\./);
+    // Never synced since they started (their data may be empty): not in the read Service.
+    expect(await readEndpoints()).toEqual([]);
 
     pods[0] = await startStatefulSetPod(cluster, sts, 0);
     for (const r of replicas()) await waitLinkUp(r, LINK_TIMEOUT);
@@ -92,19 +108,30 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     expect(await cli(r, ['get', 'greeting'])).toBe('hello');
   }, 60_000);
 
-  test('replicas stay alive while the master is down and rejoin the restarted master', async () => {
+  test('replicas stay alive and in the read Service while the master is down, and rejoin the restarted master', async () => {
     expect(await cli(master(), ['set', 'before-master-restart', 'kept'])).toBe('OK');
     await sleep(1500); // appendfsync everysec
+    expect((await readEndpoints()).map((p) => p.opts.name).sort()).toEqual(pods.map((p) => p.opts.name).sort());
     await master().signal('redis', 'SIGKILL', { restart: false });
     for (const r of replicas()) {
       await waitFor(`${r.opts.name} notices the master is gone`, async () => (await info(r, 'replication')).master_link_status === 'down', { timeoutMs: 15_000 });
     }
-    // Down for a while: liveness keeps passing (no restart), readiness fails, data is served.
+    // Down for a while: liveness keeps passing (no restart), readiness too (replicas serve
+    // possibly stale data), so the read Service keeps every replica and reads through it,
+    // from another pod by address, keep working.
     for (let n = 0; n < 3; n++) {
+      const endpoints = await readEndpoints();
+      expect(endpoints.map((p) => p.opts.name).sort()).toEqual(replicas().map((p) => p.opts.name).sort());
       for (const r of replicas()) {
         expect((await r.probe('redis', 'liveness')).ok).toBe(true);
-        expect((await r.probe('redis', 'readiness')).ok).toBe(false);
-        expect(await cli(r, ['get', 'greeting'])).toBe('hello');
+        expect((await r.probe('redis', 'readiness')).ok).toBe(true);
+      }
+      for (const ep of endpoints) {
+        const client = endpoints.find((p) => p !== ep) ?? ep;
+        expect(await cli(client, ['get', 'greeting'], { host: ep.ip })).toBe('hello');
+        expect(await cli(client, ['get', 'before-master-restart'], { host: ep.ip })).toBe('kept');
+        // Still read-only: writes need the master.
+        expect(await cli(client, ['set', 'x', '1'], { host: ep.ip })).toMatch(/READONLY/);
       }
       await sleep(1000);
     }
