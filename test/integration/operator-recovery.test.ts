@@ -32,7 +32,8 @@ async function available(namespace: string): Promise<Set<string>> {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({ tier: 'workload', nodes: 3 });
+  // 5 fake nodes of 110 pods: room for the 300 pods of the 200-object test and the 200 of the restart test
+  cp = await startControlPlane({ tier: 'workload', nodes: 5 });
   process.stderr.write(`recovery control plane: ${cp.kubeconfigPath}\n`);
   const kc = cp.kubeConfig();
   custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -163,8 +164,8 @@ describe('operator resilience', () => {
     let progress = '';
     await waitFor(`${n} objects Available after the restart`, async () => {
       const a = await available('restart');
-      const d = await apps.listNamespacedDeployment({ namespace: 'restart' });
-      const now = `${a.size} available, ${d.items.length} deployments`;
+      const [d, p] = await Promise.all([apps.listNamespacedDeployment({ namespace: 'restart' }), core.listNamespacedPod({ namespace: 'restart' })]);
+      const now = `${a.size} available, ${d.items.length} deployments, ${p.items.filter((x) => x.status?.phase === 'Running').length}/${p.items.length} pods running`;
       if (now !== progress) process.stderr.write(`[restart] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
       progress = now;
       return a.size === n ? true : undefined;
