@@ -22,12 +22,15 @@ function parse(argv: string[]): { global: string[]; dir: string } {
   const global: string[] = [];
   let dir = 'dist';
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const arg = argv[i];
+    const [flag, inline] = arg.split(/=(.*)/s, 2);
+    if (!['--kubeconfig', '--context', '--dir'].includes(flag)) {
+      throw new Error(`unknown argument ${arg} (usage: npm run deploy -- [--kubeconfig FILE] [--context NAME] [--dir DIR])`);
+    }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--kubeconfig' || flag === '--context') global.push(`${flag}=${value}`);
-    else if (flag === '--dir') dir = value;
-    else throw new Error(`unknown argument ${argv[i]} (usage: npm run deploy -- [--kubeconfig FILE] [--context NAME] [--dir DIR])`);
+    else dir = value;
   }
   return { global, dir: resolve(dir) };
 }
