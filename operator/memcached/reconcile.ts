@@ -212,7 +212,7 @@ export class Reconciler {
     try {
       await this.o.writer.event(cr, type, reason, message);
     } catch (err) {
-      this.o.log?.error('cannot record event', err, { reason });
+      this.o.log?.error('cannot record event', err, { namespace: cr.metadata?.namespace, name: cr.metadata?.name, reason });
     }
   }
 

@@ -69,14 +69,14 @@ export class Store<T extends KubeObject = KubeObject> implements EventSource<T> 
     const key = keyOf(obj);
     const old = this.items.get(key);
     this.store(key, old, obj);
-    if (old) this.emit((h) => h.onUpdate?.(old, obj));
-    else this.emit((h) => h.onAdd?.(obj));
+    if (old) this.emit(obj, (h) => h.onUpdate?.(old, obj));
+    else this.emit(obj, (h) => h.onAdd?.(obj));
   }
 
   remove(obj: T): void {
     const key = keyOf(obj);
     this.store(key, this.items.get(key), undefined);
-    this.emit((h) => h.onDelete?.(obj));
+    this.emit(obj, (h) => h.onDelete?.(obj));
   }
 
   /**
@@ -98,7 +98,7 @@ export class Store<T extends KubeObject = KubeObject> implements EventSource<T> 
 
   /** Re-emits onUpdate(obj, obj) for every object. */
   resync(): void {
-    for (const obj of this.items.values()) this.emit((h) => h.onUpdate?.(obj, obj));
+    for (const obj of this.items.values()) this.emit(obj, (h) => h.onUpdate?.(obj, obj));
   }
 
   private store(key: string, old: T | undefined, obj: T | undefined): void {
@@ -136,13 +136,15 @@ export class Store<T extends KubeObject = KubeObject> implements EventSource<T> 
     }
   }
 
-  private emit(call: (h: EventHandlers<T>) => void): void {
+  /** Calls every handler for `obj`; a failing handler is logged with the object it failed on. */
+  private emit(obj: T, call: (h: EventHandlers<T>) => void): void {
+    const object = { namespace: obj.metadata.namespace, name: obj.metadata.name };
     for (const handler of this.handlers) {
       try {
         const result: unknown = call(handler);
-        if (result instanceof Promise) result.catch((err) => this.log.error('event handler failed', err));
+        if (result instanceof Promise) result.catch((err) => this.log.error('event handler failed', err, object));
       } catch (err) {
-        this.log.error('event handler failed', err);
+        this.log.error('event handler failed', err, object);
       }
     }
   }

@@ -152,6 +152,14 @@ describe('Reconciler', () => {
     expect(errors).toEqual([expect.objectContaining({ msg: expect.stringMatching(/^apply failed/), namespace: 'ns', name: 'm', kind: 'Service', httpStatus: 422, statusReason: 'Invalid', error: 'Service "m" is invalid: bad name' })]);
   });
 
+  it('logs an event it cannot record with the object, and carries on', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
+    const { calls } = await run({ log, fail: (op) => (op === 'create Service' ? { code: 422, body: '{"message":"bad name"}' } : op.startsWith('event') ? { code: 403, body: '{"reason":"Forbidden","message":"events is forbidden"}' } : undefined) });
+    expect(calls).toContain('status ApplyFailed');
+    expect(lines.find((l) => l.msg === 'cannot record event')).toMatchObject({ namespace: 'ns', name: 'm', reason: 'ApplyFailed', httpStatus: 403, statusReason: 'Forbidden', error: 'events is forbidden' });
+  });
+
   it('reports a transient failure and throws so the queue retries with backoff', async () => {
     const { reconciler, calls } = setup({ fail: (op) => (op === 'create Deployment' ? { code: 503 } : undefined) });
     await expect(reconciler.reconcile('ns/m')).rejects.toEqual({ code: 503 });

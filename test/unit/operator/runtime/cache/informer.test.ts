@@ -293,6 +293,8 @@ describe('Informer', () => {
     expect(errors.filter((l) => l.msg === 'event handler failed').map((l) => l.error)).toEqual(
       expect.arrayContaining(['handler bug', 'async handler bug']),
     );
+    // Each names the object it failed on.
+    expect(errors.filter((l) => l.msg === 'event handler failed').map((l) => `${l.namespace}/${l.name}`).sort()).toEqual(['a/p1', 'a/p1', 'a/p2', 'a/p2']);
   });
 
   it('retries a failing list with backoff and only then reports synced', async () => {
