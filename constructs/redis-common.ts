@@ -29,8 +29,8 @@ export type RedisCommon = z.output<typeof redisCommonSchema>;
 /**
  * redis.conf lines every replicated Redis shares (StatefulSet and HA): data on the volume,
  * append-only persistence, read-only replicas that keep serving while their master is away.
- * Protected mode is off because the Service (and, for HA, the password) is the boundary, not
- * the bind address.
+ * Protected mode is off because the password (`requirepass`, added by each stack's start
+ * script from the user's Secret) and the NetworkPolicy are the boundary, not the bind address.
  */
 export const REPLICATED_REDIS_CONF = [
   `port ${REDIS_PORT}`,

@@ -25,6 +25,16 @@ export const redisStatefulSetSchema = z.strictObject({
       className: dnsSubdomain().optional(),
     })
     .default({ size: '1Gi' }),
+  /** The Secret with the password, created by the user (never rendered): see docs/redis.md. */
+  auth: z
+    .strictObject({
+      secretName: dnsSubdomain().default('redis-sfs-auth'),
+      passwordKey: z
+        .string()
+        .regex(/^[-._a-zA-Z0-9]{1,253}$/, "must be a Secret key: letters, digits, '-', '_' or '.'")
+        .default('password'),
+    })
+    .prefault({}),
 });
 export type RedisStatefulSetConfig = z.output<typeof redisStatefulSetSchema>;
 
@@ -42,18 +52,24 @@ export function replicationConf(redis: RedisCommon): string {
   return [...REPLICATED_REDIS_CONF, ...memoryConf(redis.resources, 'noeviction'), ''].join('\n');
 }
 
+/** Where the start script writes the runtime redis.conf (the ConfigMap's plus the password). */
+const RUN_DIR = '/run/redis-sfs';
+
 /**
  * The container's start script. Ordinal 0 starts as master; any other ordinal starts as a
  * replica of pod 0's DNS name. Redis itself retries a master it cannot resolve or reach (once
  * a second), so a replica that starts before pod 0's name exists waits instead of crashing.
  * The script is redis-statefulset/start.sh, imported as text (see text-files.d.ts).
  */
-export const START_SCRIPT = fillTemplate('start.sh', startSh, { REDIS_PORT });
+export const START_SCRIPT = fillTemplate('start.sh', startSh, { REDIS_PORT, RUN_DIR });
+
+/** Probes authenticate with the password from the environment (redis-cli reads REDISCLI_AUTH). */
+const AUTH_CLI = 'export REDISCLI_AUTH="$REDIS_PASSWORD"; ';
 
 export class RedisStatefulSetChart extends Chart {
   constructor(scope: Construct, id: string, props: RedisStatefulSetChartProps) {
     super(scope, id, { ...props, disableResourceNameHashes: true });
-    const { name, storage } = props.config;
+    const { name, storage, auth } = props.config;
     const cfg = props.redis;
     const labels = redisLabels(name, cfg.image);
     const metadata = (n: string) => ({ name: n, labels: labels.metadata });
@@ -119,22 +135,29 @@ export class RedisStatefulSetChart extends Chart {
                 env: [
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   { name: 'MASTER_HOST', value: masterHost },
+                  { name: 'AUTH_SECRET', value: `${auth.secretName}/${auth.passwordKey}` },
+                  { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.passwordKey } } },
                 ],
                 ports: [{ name: REDIS_PORT_NAME, containerPort: REDIS_PORT }],
                 securityContext: restrictedContainerSpec(REDIS_UID),
                 resources: toKubeResources(cfg.resources),
                 // Alive while it answers at all (a replica whose master is down still is).
-                livenessProbe: probe(LIVENESS_SCRIPT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
+                livenessProbe: probe(AUTH_CLI + LIVENESS_SCRIPT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
                 // Ready when master, or a replica that has synced since it started (link up, or
                 // down and serving stale data).
-                readinessProbe: probe(ROLE_READY_SCRIPT, { initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 }),
+                readinessProbe: probe(AUTH_CLI + ROLE_READY_SCRIPT, { initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 }),
                 volumeMounts: [
                   { name: 'data', mountPath: '/data' },
                   { name: 'config', mountPath: '/etc/redis', readOnly: true },
+                  { name: 'run', mountPath: RUN_DIR },
                 ],
               },
             ],
-            volumes: [{ name: 'config', configMap: { name } }],
+            volumes: [
+              { name: 'config', configMap: { name } },
+              // The runtime redis.conf holds the password: in memory, never on the PVC.
+              { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+            ],
           },
         },
         volumeClaimTemplates: [

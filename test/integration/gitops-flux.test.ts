@@ -290,12 +290,15 @@ beforeAll(async () => {
     );
   }
 
-  // What the user creates by hand (README): the namespace and redis-ha's password Secret.
+  // What the user creates by hand (README): the namespace and the password Secrets of
+  // redis-ha and redis-sfs.
   await core.createNamespace({ body: { metadata: { name: NS } } });
-  await core.createNamespacedSecret({
-    namespace: 'default',
-    body: { metadata: { name: 'redis-ha-auth' }, stringData: { password: randomBytes(16).toString('hex') } },
-  });
+  for (const name of ['redis-ha-auth', 'redis-sfs-auth']) {
+    await core.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name }, stringData: { password: randomBytes(16).toString('hex') } },
+    });
+  }
 
   // Record every Ready condition the Kustomization reports from its creation on.
   const watch = new k8s.Watch(kc);

@@ -3,10 +3,11 @@
 // one redis-server per ordinal, each in its own network/mount/UTS/PID namespace with the
 // pod's hostname and the headless Service's names in its hosts file (test/support/pod-runner.ts).
 // No Kubernetes: this proves the script and config, not the scheduling.
+import { randomBytes } from 'node:crypto';
 import { FakeCluster, FakePod } from '../support/pod-runner';
 import { loadDist } from '../support/dist';
 import { configMaps, find, startStatefulSetPod } from '../support/redis-manifests';
-import { cli, info, setAndWait, waitLinkUp } from '../support/redis-cli';
+import { cli as rawCli, info as rawInfo, setAndWait as rawSetAndWait, waitLinkUp as rawWaitLinkUp, type CliOptions } from '../support/redis-cli';
 import { realProcessPrereqs } from '../support/sys';
 import { sleep, waitFor } from '../support/wait';
 
@@ -16,6 +17,13 @@ if (!pre.ok) console.warn(`redis-statefulset real-process tests skipped: ${pre.r
 
 // Linking needs one full sync; Redis 7 delays a diskless sync by 5 s (repl-diskless-sync-delay).
 const LINK_TIMEOUT = 30_000;
+
+// Every command authenticates with the password from the pod's environment (the Secret).
+const AUTH: CliOptions = { authEnv: 'REDIS_PASSWORD' };
+const cli = (p: FakePod, args: string[], o: CliOptions = {}) => rawCli(p, args, { ...AUTH, ...o });
+const info = (p: FakePod, section: string) => rawInfo(p, section, AUTH);
+const setAndWait = (p: FakePod, k: string, v: string, n: number, ms: number) => rawSetAndWait(p, k, v, n, ms, AUTH);
+const waitLinkUp = (p: FakePod, ms: number) => rawWaitLinkUp(p, ms, AUTH);
 
 d('redis-sfs StatefulSet with real redis-server processes', () => {
   let objs: ReturnType<typeof loadDist>;
@@ -32,7 +40,10 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     sts = find(objs, 'StatefulSet');
     ordinals = Math.max(ordinals, sts.spec.replicas);
     const namespace = sts.metadata.namespace ?? 'default';
-    cluster = await FakeCluster.create({ namespace, clusterDomain: clusterDomainOf(sts), configMaps: configMaps(objs) });
+    // The Secret the user creates (a test-only random password).
+    const ref = sts.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'REDIS_PASSWORD').valueFrom.secretKeyRef;
+    const secrets = { [ref.name]: { [ref.key]: randomBytes(24).toString('hex') } };
+    cluster = await FakeCluster.create({ namespace, clusterDomain: clusterDomainOf(sts), configMaps: configMaps(objs), secrets });
   }, 30_000);
 
   afterAll(async () => {
@@ -87,6 +98,14 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
       expect((await p.probe('redis', 'readiness')).ok).toBe(true);
     }
   }, 60_000);
+
+  test('without the password every pod refuses commands', async () => {
+    for (const p of pods) {
+      expect(await rawCli(p, ['get', 'greeting'])).toMatch(/NOAUTH/);
+      expect(await rawCli(p, ['set', 'x', '1'])).toMatch(/NOAUTH/);
+      expect(await cli(p, ['ping'])).toBe('PONG');
+    }
+  }, 30_000);
 
   test('a key written on the master is read on every replica', async () => {
     // WAIT (same connection as the write) returns how many replicas acknowledged it.

@@ -1,8 +1,12 @@
 // What every Redis stack must carry, checked on the synthesized objects (issue 12): a
 // maxmemory derived from the container's memory limit and the stack's eviction policy; a
-// configuration checksum on every pod template that mounts a ConfigMap.
+// configuration checksum on every pod template that mounts a ConfigMap; NetworkPolicies; the
+// redis-sfs password.
 import { parseStackConfig } from '../../../constructs/config';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { maxmemory } from '../../../constructs/redis-common';
+import { START_SCRIPT, redisStatefulSetSchema } from '../../../constructs/redis-statefulset';
+import { parseConfig } from '../../../constructs/validation';
 import { configChecksum } from '../../../constructs/template';
 import { objectsOf, podSpecOf, synthFiles, type Obj } from './helpers';
 
@@ -157,5 +161,36 @@ describe('NetworkPolicy', () => {
     const op = { 'app.kubernetes.io/name': 'memcached-operator', 'app.kubernetes.io/instance': 'memcached-operator' };
     expect(allowed(p, op, { 'memcached-operator-metrics-client': 'true' }, true)).toEqual([8080]);
     expect(allowed(p, op, stranger)).toEqual([]);
+  });
+});
+
+describe('redis-sfs authentication', () => {
+  const objs = objectsOf(synthFiles()['redis-statefulset.k8s.yaml']);
+  const sts = objs.find((o) => o.kind === 'StatefulSet')!;
+  const redis = sts.spec.template.spec.containers[0];
+
+  test('the password comes from the Secret the user creates; nothing secret is rendered', () => {
+    expect(objs.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(redis.env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'redis-sfs-auth', key: 'password' } } });
+    // Probes authenticate; the runtime config with the password is on a memory volume.
+    for (const p of [redis.livenessProbe, redis.readinessProbe]) expect(p.exec.command[2]).toMatch(/^export REDISCLI_AUTH="\$REDIS_PASSWORD"; /);
+    expect(sts.spec.template.spec.volumes).toContainEqual({ name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+  });
+
+  test('the Secret name and key are configurable and checked', () => {
+    expect(parseConfig(redisStatefulSetSchema, { auth: { secretName: 'mine', passwordKey: 'pw' } }).auth).toEqual({ secretName: 'mine', passwordKey: 'pw' });
+    expect(() => parseConfig(redisStatefulSetSchema, { auth: { secretName: 'Not_A_Name' } })).toThrow(/auth.secretName/);
+    expect(() => parseConfig(redisStatefulSetSchema, { auth: { passwordKey: 'a b' } })).toThrow(/auth.passwordKey/);
+    expect(() => parseConfig(redisStatefulSetSchema, { auth: { other: 1 } })).toThrow(/unknown key/);
+  });
+
+  test.each([[''], ['has space'], ['quote"'], ['new\nline'], ['dollar$']])('the start script refuses password %j before writing any config', (password) => {
+    const r = spawnSync('sh', ['-c', START_SCRIPT], { env: { PATH: process.env.PATH, HOSTNAME: 'redis-sfs-0', REDIS_PASSWORD: password, AUTH_SECRET: 'redis-sfs-auth/password', MASTER_HOST: 'x' }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/password in Secret redis-sfs-auth\/password must be non-empty/);
+  });
+
+  test('sh accepts the script', () => {
+    expect(() => execFileSync('sh', ['-n', '-c', START_SCRIPT])).not.toThrow();
   });
 });
