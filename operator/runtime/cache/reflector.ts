@@ -46,7 +46,7 @@ export interface ReflectorOptions {
    * keep `metadata.name`, `namespace`, `uid` and `resourceVersion`. Default: drop
    * `metadata.managedFields` (as controller-runtime's default transform does).
    */
-  transform?: (obj: any) => any;
+  transform?(obj: KubeObject): KubeObject;
   metrics?: InformerMetrics;
 }
 
@@ -86,7 +86,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   private running: Promise<void> | undefined;
   private readonly path: string;
   private readonly log: Logger;
-  private readonly transform: (obj: any) => T;
+  private readonly transform: (obj: KubeObject) => T;
 
   constructor(
     private readonly cache: Store<T>,
@@ -97,7 +97,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   ) {
     this.path = resourcePath(options.resource, namespace);
     this.log = namespace ? log.child({ namespace }) : log;
-    this.transform = options.transform ?? stripManagedFields;
+    this.transform = (options.transform?.bind(options) ?? stripManagedFields) as (obj: KubeObject) => T;
   }
 
   start(): void {
@@ -242,8 +242,9 @@ export class Reflector<T extends KubeObject = KubeObject> {
           },
           signal: attempt.signal,
         },
-        (type: string, obj: T & { code?: number; reason?: string; message?: string }) => {
+        (type: string, raw: unknown) => {
           if (endReason) return;
+          const obj = raw as T & { code?: number; reason?: string; message?: string };
           this.options.metrics?.event(type);
           if (type === 'ERROR') {
             if (obj.code === 410 || obj.reason === 'Expired' || obj.reason === 'Gone') end('gone');

@@ -24,7 +24,7 @@ export interface WatchStreamRequest {
  * server ends the stream; rejects on a non-200 answer (client-node's ApiException, `code` = HTTP
  * status), a connect timeout (an Error named TimeoutError), a broken stream or an abort.
  */
-export async function watchStream(kc: KubeConfig, request: WatchStreamRequest, onEvent: (type: string, object: any) => void): Promise<void> {
+export async function watchStream(kc: KubeConfig, request: WatchStreamRequest, onEvent: (type: string, object: unknown) => void): Promise<void> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);

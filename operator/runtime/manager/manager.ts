@@ -66,7 +66,7 @@ export class Manager {
    * The shared informer of `resource` (and label selector) over the watched namespaces;
    * created on first use. Register informers and their indexes before start().
    */
-  informer<T extends KubeObject = KubeObject>(resource: ResourceRef, selector: { labelSelector?: string; transform?: (obj: any) => T } = {}): Informer<T> {
+  informer<T extends KubeObject = KubeObject>(resource: ResourceRef, selector: { labelSelector?: string; transform?(obj: KubeObject): T } = {}): Informer<T> {
     const id = `${resourcePath(resource)}?${selector.labelSelector ?? ''}`;
     let informer = this.informers.get(id);
     if (!informer) {
