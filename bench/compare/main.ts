@@ -23,7 +23,7 @@ import { ours } from '../operator/subject';
 import type { RunResult } from '../operator/types';
 import { buildGoOperator, goSample } from './go-operator';
 import { COMPARE_DEFAULTS, order, parseCompareOptions } from './options';
-import { comparisonRows, markdown, targetChecks, targetLines, verbResourceRows } from './table';
+import { clientRows, comparisonRows, markdown, targetChecks, targetLines, verbResourceRows } from './table';
 
 function git(args: string[]): string {
   try {
@@ -36,7 +36,7 @@ function git(args: string[]): string {
 function report(opts: Options, n: number, runs: RunResult[]) {
   const o = runs.filter((r) => r.n === n && r.operator === 'ours');
   const g = runs.filter((r) => r.n === n && r.operator === 'go');
-  return { n, runs: { ours: o.length, go: g.length }, rows: comparisonRows(o, g, opts.idleS), targets: targetChecks(o, g), byVerbResource: { create: verbResourceRows(o, g, 'create'), idle: verbResourceRows(o, g, 'idle'), update: verbResourceRows(o, g, 'update') } };
+  return { n, runs: { ours: o.length, go: g.length }, rows: comparisonRows(o, g, opts.idleS), targets: targetChecks(o, g), byVerbResource: { create: verbResourceRows(o, g, 'create'), idle: verbResourceRows(o, g, 'idle'), update: verbResourceRows(o, g, 'update') }, otherClients: { create: clientRows(o, g, 'create'), update: clientRows(o, g, 'update') } };
 }
 
 async function main(args: string[]): Promise<void> {
@@ -97,6 +97,10 @@ async function main(args: string[]): Promise<void> {
     for (const phase of ['create', 'idle', 'update'] as const) {
       console.log(`\noperator requests by verb and resource, ${phase} phase (audit log, medians)`);
       console.log(markdown('verb resource', r.byVerbResource[phase]));
+    }
+    for (const phase of ['create', 'update'] as const) {
+      console.log(`\nrequests of the other API clients, ${phase} phase (audit log, medians; the busiest 8)`);
+      console.log(markdown('client', r.otherClients[phase]));
     }
   }
   for (const e of errors) console.log(`\n${e.operator} run ${e.run} (N=${e.n}) failed: ${e.error.split('\n')[0]}`);

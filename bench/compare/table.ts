@@ -104,6 +104,18 @@ export function verbResourceRows(ours: readonly RunResult[], go: readonly RunRes
     .map(({ k, a, b }) => ({ label: k, ours: fmt(a, 0), go: fmt(b, 0), ratio: ratio(a, b) }));
 }
 
+/** Requests of the other API clients (controllers, scheduler, kwok) in a phase, by client (medians), busiest first. */
+export function clientRows(ours: readonly RunResult[], go: readonly RunResult[], phase: 'create' | 'update', limit = 8): Row[] {
+  const keys = new Set<string>();
+  for (const r of [...ours, ...go]) for (const k of Object.keys(r[phase].otherClients)) keys.add(k);
+  const count = (runs: readonly RunResult[], k: string) => med(runs, (r) => r[phase].otherClients[k]?.requests ?? 0);
+  return [...keys]
+    .map((k) => ({ k, a: count(ours, k), b: count(go, k) }))
+    .sort((x, y) => (y.a ?? 0) + (y.b ?? 0) - ((x.a ?? 0) + (x.b ?? 0)) || x.k.localeCompare(y.k))
+    .slice(0, limit)
+    .map(({ k, a, b }) => ({ label: k, ours: fmt(a, 0), go: fmt(b, 0), ratio: ratio(a, b) }));
+}
+
 /** A Markdown table of rows under `title` (first column `first`). */
 export function markdown(first: string, rows: readonly Row[]): string {
   const lines = [`| ${first} | ours | Go sample | ours/Go |`, '|---|---|---|---|'];

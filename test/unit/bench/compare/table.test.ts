@@ -1,6 +1,6 @@
 // bench/compare/table.ts: the side-by-side figures, ratios and targets of bench:compare.
 import { describe, expect, it } from '@jest/globals';
-import { comparisonRows, fmt, markdown, ratio, statusWrites, targetChecks, targetLines, verbResourceRows } from '../../../../bench/compare/table';
+import { clientRows, comparisonRows, fmt, markdown, ratio, statusWrites, targetChecks, targetLines, verbResourceRows } from '../../../../bench/compare/table';
 import type { PhaseResult, RunResult } from '../../../../bench/operator/types';
 
 /** A phase with the given timings (ms) and operator requests by "verb resource". */
@@ -111,6 +111,21 @@ describe('targetChecks', () => {
     const checks = targetChecks([], go);
     expect(checks.every((c) => c.met === undefined)).toBe(true);
     expect(targetLines(checks)[0]).toMatch(/not measured$/);
+  });
+});
+
+describe('clientRows', () => {
+  it('lists the other clients of a phase by requests (medians), busiest first, cut at the limit', () => {
+    const withClients = (r: RunResult, clients: Record<string, number>) =>
+      ({ ...r, update: { ...r.update, otherClients: Object.fromEntries(Object.entries(clients).map(([k, v]) => [k, { requests: v, perSecond: 0, peakPerSecond: 0 }])) } }) as RunResult;
+    const o = [withClients(ours[0], { 'kcm/endpoint-controller': 50, 'kcm/replicaset-controller': 200 }), withClients(ours[1], { 'kcm/endpoint-controller': 70, 'kcm/replicaset-controller': 220 })];
+    const g = [withClients(go[0], { 'kcm/replicaset-controller': 210, kwok: 50 })];
+    expect(clientRows(o, g, 'update')).toEqual([
+      { label: 'kcm/replicaset-controller', ours: '210', go: '210', ratio: '1.00' },
+      { label: 'kcm/endpoint-controller', ours: '60', go: '0', ratio: '' },
+      { label: 'kwok', ours: '0', go: '50', ratio: '0.00' },
+    ]);
+    expect(clientRows(o, g, 'update', 1).map((r) => r.label)).toEqual(['kcm/replicaset-controller']);
   });
 });
 
