@@ -1,9 +1,6 @@
 // ESM + TypeScript: @kubernetes/client-node is ESM-only, so the suites run as ES modules
 // (jest is started with NODE_OPTIONS=--experimental-vm-modules by the npm scripts).
-const tsJest = [
-  'ts-jest',
-  { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false },
-];
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   // Scripts and templates constructs import as text (constructs/text-files.d.ts).

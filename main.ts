@@ -31,12 +31,48 @@ export function buildApp(config: StackConfig, outdir: string): App {
   const common = { image: redis.image, resources: redis.resources };
   // Each chart with the fields that choose its object names and its namespace.
   const charts: [Chart, string | undefined, string][] = [
-    [new RedisPodChart(app, 'redis-pod', { namespace: redis.namespace, config: redis.pod, redis: common }), 'redis.pod.name', 'redis.namespace'],
-    [new RedisDeploymentChart(app, 'redis-deployment', { namespace: redis.namespace, config: redis.deployment, redis: common }), 'redis.deployment.name', 'redis.namespace'],
-    [new RedisStatefulSetChart(app, 'redis-statefulset', { namespace: redis.namespace, config: redis.statefulset, redis: common, clusterDomain }), 'redis.statefulset.name', 'redis.namespace'],
-    [new RedisHaChart(app, 'redis-ha', { namespace: redis.namespace, config: redis.ha, redis: common, clusterDomain }), 'redis.ha.name', 'redis.namespace'],
-    [new MemcachedOperatorChart(app, 'memcached-operator', { config: memcached.operator }), undefined, 'memcached.operator.namespace'],
-    [new MemcachedSampleChart(app, 'memcached-sample', { config: memcached.sample, groupDomain: memcached.operator.groupDomain }), 'memcached.sample.name', 'memcached.sample.namespace'],
+    [
+      new RedisPodChart(app, 'redis-pod', { namespace: redis.namespace, config: redis.pod, redis: common }),
+      'redis.pod.name',
+      'redis.namespace',
+    ],
+    [
+      new RedisDeploymentChart(app, 'redis-deployment', {
+        namespace: redis.namespace,
+        config: redis.deployment,
+        redis: common,
+      }),
+      'redis.deployment.name',
+      'redis.namespace',
+    ],
+    [
+      new RedisStatefulSetChart(app, 'redis-statefulset', {
+        namespace: redis.namespace,
+        config: redis.statefulset,
+        redis: common,
+        clusterDomain,
+      }),
+      'redis.statefulset.name',
+      'redis.namespace',
+    ],
+    [
+      new RedisHaChart(app, 'redis-ha', { namespace: redis.namespace, config: redis.ha, redis: common, clusterDomain }),
+      'redis.ha.name',
+      'redis.namespace',
+    ],
+    [
+      new MemcachedOperatorChart(app, 'memcached-operator', { config: memcached.operator }),
+      undefined,
+      'memcached.operator.namespace',
+    ],
+    [
+      new MemcachedSampleChart(app, 'memcached-sample', {
+        config: memcached.sample,
+        groupDomain: memcached.operator.groupDomain,
+      }),
+      'memcached.sample.name',
+      'memcached.sample.namespace',
+    ],
   ];
   const stacks: StackObjects[] = charts.map(([chart, nameField, namespaceField]) => ({
     label: `${chart.node.id}.k8s.yaml`,
@@ -47,7 +83,12 @@ export function buildApp(config: StackConfig, outdir: string): App {
   // The operator creates a Deployment and a Service for the sample: they must not clash either.
   const { sample } = memcached;
   const operand = renderMemcachedOperand({
-    owner: { apiVersion: memcachedApiVersion(memcached.operator.groupDomain), name: sample.name, namespace: sample.namespace, uid: '' },
+    owner: {
+      apiVersion: memcachedApiVersion(memcached.operator.groupDomain),
+      name: sample.name,
+      namespace: sample.namespace,
+      uid: '',
+    },
     spec: { size: sample.size, containerPort: sample.containerPort },
     image: memcached.operator.memcachedImage,
   });
@@ -113,7 +154,13 @@ export const ENVS_DIR = 'envs';
  */
 export function synthTargets(env: NodeJS.ProcessEnv = process.env, root = process.cwd()): SynthTarget[] {
   if (env.STACK_CONFIG || env.CDK8S_OUTDIR) {
-    return [{ config: env.STACK_CONFIG ?? DEFAULT_CONFIG_FILE, optional: !env.STACK_CONFIG, outdir: env.CDK8S_OUTDIR ?? 'dist' }];
+    return [
+      {
+        config: env.STACK_CONFIG ?? DEFAULT_CONFIG_FILE,
+        optional: !env.STACK_CONFIG,
+        outdir: env.CDK8S_OUTDIR ?? 'dist',
+      },
+    ];
   }
   const envs = existsSync(join(root, ENVS_DIR))
     ? readdirSync(join(root, ENVS_DIR), { withFileTypes: true })
@@ -123,7 +170,11 @@ export function synthTargets(env: NodeJS.ProcessEnv = process.env, root = proces
     : [];
   return [
     { config: DEFAULT_CONFIG_FILE, optional: true, outdir: 'dist' },
-    ...envs.map((e) => ({ config: `${ENVS_DIR}/${e}/${DEFAULT_CONFIG_FILE}`, optional: false, outdir: `${ENVS_DIR}/${e}/dist` })),
+    ...envs.map((e) => ({
+      config: `${ENVS_DIR}/${e}/${DEFAULT_CONFIG_FILE}`,
+      optional: false,
+      outdir: `${ENVS_DIR}/${e}/dist`,
+    })),
   ];
 }
 
@@ -144,7 +195,9 @@ export function outdatedFiles(root = process.cwd(), env: NodeJS.ProcessEnv = pro
     try {
       buildApp(targetConfig(t, root), fresh).synth();
       const committedDir = resolve(root, t.outdir);
-      const committed = existsSync(committedDir) ? readdirSync(committedDir).filter((f) => f.endsWith('.k8s.yaml')) : [];
+      const committed = existsSync(committedDir)
+        ? readdirSync(committedDir).filter((f) => f.endsWith('.k8s.yaml'))
+        : [];
       for (const f of [...new Set([...readdirSync(fresh), ...committed])].sort()) {
         const a = existsSync(join(fresh, f)) ? readFileSync(join(fresh, f), 'utf8') : undefined;
         const b = existsSync(join(committedDir, f)) ? readFileSync(join(committedDir, f), 'utf8') : undefined;
@@ -172,7 +225,9 @@ function main(): void {
         if (!(err instanceof ConfigError)) throw err;
         // With several targets, an environment's file is named; stack.yaml keeps the short form.
         const where = targets.length > 1 && t.config !== DEFAULT_CONFIG_FILE ? ` in ${t.config}` : '';
-        console.error(`synth failed: ${err.message.replace(/^invalid configuration:/, `invalid configuration${where}:`)}`);
+        console.error(
+          `synth failed: ${err.message.replace(/^invalid configuration:/, `invalid configuration${where}:`)}`,
+        );
         process.exitCode = 1;
       }
     }

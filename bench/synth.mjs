@@ -20,19 +20,54 @@ const env = { ...process.env, CDK8S_OUTDIR: join(out, 'dist'), CDK8S_CHECK_UPGRA
 const cjs = join(out, 'cjs');
 mkdirSync(cjs);
 for (const p of ['main.ts', 'constructs', 'imports']) {
-  try { cpSync(join(root, p), join(cjs, p), { recursive: true }); } catch { /* optional */ }
+  try {
+    cpSync(join(root, p), join(cjs, p), { recursive: true });
+  } catch {
+    /* optional */
+  }
 }
 symlinkSync(join(root, 'node_modules'), join(cjs, 'node_modules'));
 writeFileSync(join(cjs, 'package.json'), '{"type":"commonjs"}\n');
 // Constructs import their shell scripts and config templates as text (constructs/text-files.d.ts).
-writeFileSync(join(cjs, 'text-hook.cjs'), "for (const ext of ['.sh', '.cfg']) require.extensions[ext] = (m, f) => { m.exports = require('node:fs').readFileSync(f, 'utf8'); };\n");
-writeFileSync(join(cjs, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'CommonJS', moduleResolution: 'node', strict: true, esModuleInterop: true, skipLibCheck: true, types: ['node'] } }));
+writeFileSync(
+  join(cjs, 'text-hook.cjs'),
+  "for (const ext of ['.sh', '.cfg']) require.extensions[ext] = (m, f) => { m.exports = require('node:fs').readFileSync(f, 'utf8'); };\n",
+);
+writeFileSync(
+  join(cjs, 'tsconfig.json'),
+  JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'CommonJS',
+      moduleResolution: 'node',
+      strict: true,
+      esModuleInterop: true,
+      skipLibCheck: true,
+      types: ['node'],
+    },
+  }),
+);
 
 const variants = [
-  { name: 'project synth (esbuild + node)', cmd: [node, join(root, 'scripts/run-ts.mjs'), join(root, 'main.ts')], cwd: root },
+  {
+    name: 'project synth (esbuild + node)',
+    cmd: [node, join(root, 'scripts/run-ts.mjs'), join(root, 'main.ts')],
+    cwd: root,
+  },
   { name: 'npm run synth', cmd: ['npm', 'run', '--silent', 'synth'], cwd: root },
-  { name: 'cdk8s synth (CLI)', cmd: [join(root, 'node_modules/.bin/cdk8s'), 'synth', '--no-check-upgrade'], cwd: root, env: { CDK8S_OUTDIR: undefined }, outdir: true },
-  { name: 'template default: ts-node (type check)', cmd: [join(root, 'node_modules/.bin/ts-node'), '--files', '-r', './text-hook.cjs', 'main.ts'], cwd: cjs, runs: Math.max(3, Math.ceil(runs / 2)) },
+  {
+    name: 'cdk8s synth (CLI)',
+    cmd: [join(root, 'node_modules/.bin/cdk8s'), 'synth', '--no-check-upgrade'],
+    cwd: root,
+    env: { CDK8S_OUTDIR: undefined },
+    outdir: true,
+  },
+  {
+    name: 'template default: ts-node (type check)',
+    cmd: [join(root, 'node_modules/.bin/ts-node'), '--files', '-r', './text-hook.cjs', 'main.ts'],
+    cwd: cjs,
+    runs: Math.max(3, Math.ceil(runs / 2)),
+  },
 ];
 
 function measure(v) {
@@ -52,7 +87,14 @@ function measure(v) {
     rss.push(Number(r.stderr.trim().split('\n').pop()) / 1024);
   }
   times.sort((a, b) => a - b);
-  return { name: v.name, runs: n, medianMs: times[Math.floor(n / 2)], minMs: times[0], maxMs: times[n - 1], peakRssMiB: Math.max(...rss) };
+  return {
+    name: v.name,
+    runs: n,
+    medianMs: times[Math.floor(n / 2)],
+    minMs: times[0],
+    maxMs: times[n - 1],
+    peakRssMiB: Math.max(...rss),
+  };
 }
 
 const results = variants.map(measure);
@@ -61,9 +103,24 @@ console.log(`synth benchmark: ${runs} runs (+1 warm-up), ${cpus().length} cores,
 console.log('| variant | median s | min s | max s | peak RSS MiB | vs project |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
-  console.log(`| ${r.name} | ${(r.medianMs / 1000).toFixed(3)} | ${(r.minMs / 1000).toFixed(3)} | ${(r.maxMs / 1000).toFixed(3)} | ${r.peakRssMiB.toFixed(0)} | ${(r.medianMs / base).toFixed(1)}x |`);
+  console.log(
+    `| ${r.name} | ${(r.medianMs / 1000).toFixed(3)} | ${(r.minMs / 1000).toFixed(3)} | ${(r.maxMs / 1000).toFixed(3)} | ${r.peakRssMiB.toFixed(0)} | ${(r.medianMs / base).toFixed(1)}x |`,
+  );
 }
-const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+})();
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/synth.json'), JSON.stringify({ date: new Date().toISOString(), commit, cores: cpus().length, node: process.version, results }, null, 2) + '\n');
+writeFileSync(
+  join(root, 'bench/results/synth.json'),
+  JSON.stringify(
+    { date: new Date().toISOString(), commit, cores: cpus().length, node: process.version, results },
+    null,
+    2,
+  ) + '\n',
+);
 rmSync(out, { recursive: true, force: true });

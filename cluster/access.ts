@@ -25,13 +25,17 @@ export interface ServiceAccountTokenOptions {
   create?: boolean;
 }
 
-type KubeconfigUser =
-  | { 'client-certificate-data': string; 'client-key-data': string }
-  | { token: string };
+type KubeconfigUser = { 'client-certificate-data': string; 'client-key-data': string } | { token: string };
 
 const b64 = (path: string) => readFileSync(path).toString('base64');
 
-export function kubeconfigDocument(server: string, caCert: string, name: string, user: KubeconfigUser, namespace?: string) {
+export function kubeconfigDocument(
+  server: string,
+  caCert: string,
+  name: string,
+  user: KubeconfigUser,
+  namespace?: string,
+) {
   return {
     apiVersion: 'v1',
     kind: 'Config',
@@ -85,7 +89,11 @@ export class ClusterAccess {
   }
 
   /** A kubeconfig holding a bound token for ServiceAccount `namespace/name` (TokenRequest API). */
-  async serviceAccountKubeconfig(namespace: string, name: string, opts: ServiceAccountTokenOptions = {}): Promise<ClientKubeconfig> {
+  async serviceAccountKubeconfig(
+    namespace: string,
+    name: string,
+    opts: ServiceAccountTokenOptions = {},
+  ): Promise<ClientKubeconfig> {
     const core = this.kubeConfig().makeApiClient(k8s.CoreV1Api);
     if (opts.create ?? true) {
       try {
@@ -109,11 +117,15 @@ export class ClusterAccess {
 
   /** GET `path` on the apiserver as admin. */
   get(path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-    return httpsGet(new URL(path, this.server), {
-      ca: readFileSync(this.pki.caCert),
-      cert: readFileSync(this.pki.adminCert),
-      key: readFileSync(this.pki.adminKey),
-    }, timeoutMs);
+    return httpsGet(
+      new URL(path, this.server),
+      {
+        ca: readFileSync(this.pki.caCert),
+        cert: readFileSync(this.pki.adminCert),
+        key: readFileSync(this.pki.adminKey),
+      },
+      timeoutMs,
+    );
   }
 
   /** The apiserver's /metrics (Prometheus text format), as admin. */

@@ -46,7 +46,10 @@ export function findBinaries(tier: Tier): Binaries {
     kwok: [join(dir, 'kwok')],
     kwokStages: join(dir, 'kwok-stages.yaml'),
   };
-  const needed = tier === 'api' ? [bins.etcd[0], bins.apiserver[0]] : [bins.etcd[0], bins.apiserver[0], kube, bins.kwok[0], bins.kwokStages];
+  const needed =
+    tier === 'api'
+      ? [bins.etcd[0], bins.apiserver[0]]
+      : [bins.etcd[0], bins.apiserver[0], kube, bins.kwok[0], bins.kwokStages];
   const missing = [...new Set(needed)].filter((f) => !existsSync(f));
   if (missing.length > 0) {
     throw new MissingBinariesError(

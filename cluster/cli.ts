@@ -53,7 +53,8 @@ function nodeCount(args: string[]): number {
   const i = args.indexOf('--nodes');
   if (i < 0) return 2;
   const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`--nodes needs a whole number from 1 to 100, not ${args[i + 1] ?? 'nothing'}`);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new Error(`--nodes needs a whole number from 1 to 100, not ${args[i + 1] ?? 'nothing'}`);
   return n;
 }
 
@@ -87,7 +88,11 @@ async function up(args: string[]): Promise<number> {
     }
     await sleep(200);
   }
-  const state = JSON.parse(readFileSync(files.state, 'utf8')) as { server: string; timings: { total: number }; nodes: string[] };
+  const state = JSON.parse(readFileSync(files.state, 'utf8')) as {
+    server: string;
+    timings: { total: number };
+    nodes: string[];
+  };
   console.log(
     `test cluster up at ${state.server} in ${state.timings.total} ms (pid ${daemon.pid}, nodes ${state.nodes.join(', ')})\n` +
       `  export KUBECONFIG=${files.kubeconfig}\n  log: ${files.log}\n  stop: npm run cluster:down`,
@@ -110,9 +115,24 @@ async function serve(args: string[]): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown());
 
   writeFileSync(files.pid, `${process.pid}\n`);
-  cp = await startControlPlane({ tier: 'workload', nodes, baseDir: stateDir, storage: true, log: (m) => console.log(m) });
+  cp = await startControlPlane({
+    tier: 'workload',
+    nodes,
+    baseDir: stateDir,
+    storage: true,
+    log: (m) => console.log(m),
+  });
   copyFileSync(cp.kubeconfigPath, files.kubeconfig);
-  const state = { pid: process.pid, server: cp.server, dir: cp.dir, pki: cp.pki.dir, nodes: cp.nodes, storageClass: cp.storage?.className, timings: cp.timings, logs: cp.logs };
+  const state = {
+    pid: process.pid,
+    server: cp.server,
+    dir: cp.dir,
+    pki: cp.pki.dir,
+    nodes: cp.nodes,
+    storageClass: cp.storage?.className,
+    timings: cp.timings,
+    logs: cp.logs,
+  };
   writeFileSync(files.state, JSON.stringify(state, null, 2) + '\n');
   console.log(`ready: ${JSON.stringify(state)}`);
   setInterval(() => {}, 1 << 30); // stay alive until signalled
@@ -156,6 +176,8 @@ switch (command) {
     process.exitCode = await down();
     break;
   default:
-    console.error('usage: node scripts/run-ts.mjs cluster/cli.ts up [--nodes N] | down   (npm run cluster:up / cluster:down)');
+    console.error(
+      'usage: node scripts/run-ts.mjs cluster/cli.ts up [--nodes N] | down   (npm run cluster:up / cluster:down)',
+    );
     process.exitCode = 2;
 }

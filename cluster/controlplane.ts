@@ -7,10 +7,27 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { ClusterAccess, certUser, kubeconfigDocument, writeKubeconfig, type ClientKubeconfig, type ServiceAccountTokenOptions } from './access';
+import {
+  ClusterAccess,
+  certUser,
+  kubeconfigDocument,
+  writeKubeconfig,
+  type ClientKubeconfig,
+  type ServiceAccountTokenOptions,
+} from './access';
 import { findBinaries, type Binaries, type Tier } from './binaries';
 import { clientCert, createPki, type Pki } from './pki';
-import { Component, failIfExited, forget, freePort, httpRequest, isPortClash, killOnExit, logTails, startReaper } from './processes';
+import {
+  Component,
+  failIfExited,
+  forget,
+  freePort,
+  httpRequest,
+  isPortClash,
+  killOnExit,
+  logTails,
+  startReaper,
+} from './processes';
 import { waitFor } from './wait';
 import { startStorageProvisioner, type StorageProvisioner } from './storage-provisioner';
 import { SERVICE_CIDR, startWorkload, type WorkloadOptions } from './workload';
@@ -70,7 +87,11 @@ export interface ControlPlane {
   /** client-certificate kubeconfig for `user` in `groups` */
   userKubeconfig(user: string, groups?: readonly string[], namespace?: string): Promise<ClientKubeconfig>;
   /** bound-token kubeconfig for a ServiceAccount (created if missing) */
-  serviceAccountKubeconfig(namespace: string, name: string, opts?: ServiceAccountTokenOptions): Promise<ClientKubeconfig>;
+  serviceAccountKubeconfig(
+    namespace: string,
+    name: string,
+    opts?: ServiceAccountTokenOptions,
+  ): Promise<ClientKubeconfig>;
   /** GET /metrics of kube-apiserver as admin */
   apiserverMetrics(): Promise<string>;
   /** GET any apiserver path as admin */
@@ -116,7 +137,13 @@ class ControlPlaneImpl implements ControlPlane {
 
   /** Polls from 50 ms up to every 500 ms; fails at once when one of `watch` exits, with their logs on timeout. */
   private waitOptions(watch: Component[]) {
-    return { timeoutMs: this.timeoutMs, intervalMs: 50, maxIntervalMs: 500, check: failIfExited(watch), details: logTails(watch) };
+    return {
+      timeoutMs: this.timeoutMs,
+      intervalMs: 50,
+      maxIntervalMs: 500,
+      check: failIfExited(watch),
+      details: logTails(watch),
+    };
   }
 
   private writePids = (): void => {
@@ -203,12 +230,16 @@ class ControlPlaneImpl implements ControlPlane {
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
-    await waitFor('etcd', async () => {
-      const health = await httpRequest(`${this.etcdUrl}/health`);
-      if (health.status !== 200 || !/"health":\s*"true"/.test(health.body)) return false;
-      const members = await httpRequest(`${this.etcdUrl}/v3/cluster/member/list`, 'POST', '{}');
-      return members.status === 200 && members.body.includes(`"${name}"`);
-    }, this.waitOptions([etcd]));
+    await waitFor(
+      'etcd',
+      async () => {
+        const health = await httpRequest(`${this.etcdUrl}/health`);
+        if (health.status !== 200 || !/"health":\s*"true"/.test(health.body)) return false;
+        const members = await httpRequest(`${this.etcdUrl}/v3/cluster/member/list`, 'POST', '{}');
+        return members.status === 200 && members.body.includes(`"${name}"`);
+      },
+      this.waitOptions([etcd]),
+    );
   }
 
   private async startApiServer(): Promise<void> {
@@ -242,10 +273,14 @@ class ControlPlaneImpl implements ControlPlane {
       this.access = new ClusterAccess(this.server, pki, this.kubeconfigPath, this.dir);
     }
     const access = this.access;
-    await waitFor('kube-apiserver /readyz', async () => {
-      const res = await access.get('/readyz', 5000);
-      return res.status === 200;
-    }, this.waitOptions([apiserver]));
+    await waitFor(
+      'kube-apiserver /readyz',
+      async () => {
+        const res = await access.get('/readyz', 5000);
+        return res.status === 200;
+      },
+      this.waitOptions([apiserver]),
+    );
   }
 
   async restartApiServer(): Promise<void> {
@@ -286,7 +321,11 @@ class ControlPlaneImpl implements ControlPlane {
     return this.requireAccess().userKubeconfig(user, groups, namespace);
   }
 
-  serviceAccountKubeconfig(namespace: string, name: string, opts?: ServiceAccountTokenOptions): Promise<ClientKubeconfig> {
+  serviceAccountKubeconfig(
+    namespace: string,
+    name: string,
+    opts?: ServiceAccountTokenOptions,
+  ): Promise<ClientKubeconfig> {
     return this.requireAccess().serviceAccountKubeconfig(namespace, name, opts);
   }
 

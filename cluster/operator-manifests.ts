@@ -9,24 +9,44 @@ import { loadDist } from './dist';
 import { waitFor } from './wait';
 
 export function kubectlApply(kubeconfig: string, objects: object[], fieldManager = 'integration-test'): string {
-  return execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, '-f', '-'], {
-    // One JSON List: kubectl reads YAML as 1.1, where an unquoted `no` would become false.
-    input: toKubectlStream(objects),
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  return execFileSync(
+    'kubectl',
+    [
+      '--kubeconfig',
+      kubeconfig,
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      `--field-manager=${fieldManager}`,
+      '-f',
+      '-',
+    ],
+    {
+      // One JSON List: kubectl reads YAML as 1.1, where an unquoted `no` would become false.
+      input: toKubectlStream(objects),
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
 }
 
 /** Applies the operator chart (Namespace, CRD, RBAC; not the Deployment, which needs the image) and waits for the CRD. */
 export async function installOperatorPrerequisites(kubeconfig: string): Promise<void> {
-  kubectlApply(kubeconfig, loadDist('memcached-operator').filter((o) => o.kind !== 'Deployment'));
+  kubectlApply(
+    kubeconfig,
+    loadDist('memcached-operator').filter((o) => o.kind !== 'Deployment'),
+  );
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  await waitFor('CRD memcacheds.cache.example.com Established', async () => {
-    const crd = await ext.readCustomResourceDefinition({ name: 'memcacheds.cache.example.com' });
-    return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  }, { timeoutMs: 30_000, intervalMs: 100 });
+  await waitFor(
+    'CRD memcacheds.cache.example.com Established',
+    async () => {
+      const crd = await ext.readCustomResourceDefinition({ name: 'memcacheds.cache.example.com' });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
 }
 
 /** The outcome of one kubectl run: nothing is thrown for a non-zero exit. */
@@ -72,5 +92,9 @@ export function kubectlApplyResult(
   objects: readonly object[],
   { fieldManager = 'integration-test', extraArgs = [] }: { fieldManager?: string; extraArgs?: readonly string[] } = {},
 ): Promise<KubectlResult> {
-  return kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, ...extraArgs, '-f', '-'], toKubectlStream(objects));
+  return kubectl(
+    kubeconfig,
+    ['apply', '--server-side', '--force-conflicts', `--field-manager=${fieldManager}`, ...extraArgs, '-f', '-'],
+    toKubectlStream(objects),
+  );
 }

@@ -15,7 +15,10 @@ let built = false;
 /** Bundles operator/main.ts into build/operator.mjs, the file the image runs. */
 export function buildOperator(): void {
   if (built) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), 'operator/main.ts', 'build/operator.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), 'operator/main.ts', 'build/operator.mjs'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`building the operator failed:\n${r.stderr}`);
   built = true;
 }
@@ -30,7 +33,9 @@ export interface DeploymentSpec {
 
 /** The operator container of the synthesized Deployment. */
 export function synthesizedOperator(): DeploymentSpec {
-  const d = loadDist('memcached-operator').find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator');
+  const d = loadDist('memcached-operator').find(
+    (o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator',
+  );
   if (!d) throw new Error('dist/memcached-operator.k8s.yaml has no Deployment memcached-operator');
   const c = d.spec.template.spec.containers[0];
   const env: Record<string, string> = {};
@@ -64,9 +69,11 @@ export function startOperator(opts: {
   buildOperator();
   const spec = synthesizedOperator();
   const args = spec.args.map((a) =>
-    a.startsWith('--health-probe-bind-address=') ? '--health-probe-bind-address=127.0.0.1:0'
-    : a.startsWith('--metrics-bind-address=') ? '--metrics-bind-address=127.0.0.1:0'
-    : a,
+    a.startsWith('--health-probe-bind-address=')
+      ? '--health-probe-bind-address=127.0.0.1:0'
+      : a.startsWith('--metrics-bind-address=')
+        ? '--metrics-bind-address=127.0.0.1:0'
+        : a,
   );
   const [cmd, ...cmdArgs] = spec.command;
   // isolated: run from a directory holding only the bundle, as the image does (no node_modules).
@@ -75,7 +82,13 @@ export function startOperator(opts: {
     mkdirSync(join(cwd, 'build'));
     copyFileSync(join(ROOT, 'build/operator.mjs'), join(cwd, 'build/operator.mjs'));
   }
-  const argv = [...(opts.commandPrefix ?? []), cmd === 'node' ? process.execPath : cmd, ...cmdArgs, ...args, ...(opts.extraArgs ?? [])];
+  const argv = [
+    ...(opts.commandPrefix ?? []),
+    cmd === 'node' ? process.execPath : cmd,
+    ...cmdArgs,
+    ...args,
+    ...(opts.extraArgs ?? []),
+  ];
   const proc = spawn(argv[0], argv.slice(1), {
     cwd,
     env: {
@@ -115,8 +128,10 @@ export function startOperator(opts: {
     for (;;) {
       const hit = lines.find(pred);
       if (hit) return hit;
-      if (proc.exitCode !== null) throw new Error(`operator exited (${proc.exitCode}) before logging ${what}:\n${raw.slice(-30).join('\n')}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for operator log: ${what}\n${raw.slice(-30).join('\n')}`);
+      if (proc.exitCode !== null)
+        throw new Error(`operator exited (${proc.exitCode}) before logging ${what}:\n${raw.slice(-30).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for operator log: ${what}\n${raw.slice(-30).join('\n')}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, 200);
         waiters.push(() => {
@@ -148,7 +163,14 @@ export async function stopAll(procs: OperatorProcess[]): Promise<void> {
 }
 
 /** For afterEach: prints the operators' last log lines when the test failed (or OPERATOR_LOGS is set). */
-export function dumpLogsOnFailure(procs: OperatorProcess[], state: { assertionCalls: number; numPassingAsserts: number; currentTestName?: string }, lines = 40): void {
+export function dumpLogsOnFailure(
+  procs: OperatorProcess[],
+  state: { assertionCalls: number; numPassingAsserts: number; currentTestName?: string },
+  lines = 40,
+): void {
   if (state.assertionCalls === state.numPassingAsserts && !process.env.OPERATOR_LOGS) return;
-  for (const op of procs) process.stderr.write(`--- operator log (${state.currentTestName})\n${op.text().split('\n').slice(-lines).join('\n')}\n`);
+  for (const op of procs)
+    process.stderr.write(
+      `--- operator log (${state.currentTestName})\n${op.text().split('\n').slice(-lines).join('\n')}\n`,
+    );
 }

@@ -31,15 +31,17 @@ export interface ClientCert {
 
 const openssl = process.env.OPENSSL ?? 'openssl';
 const DAYS = '7';
-const CLIENT_EXT = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
+const CLIENT_EXT =
+  'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
 
 async function ssl(args: string[], cwd: string): Promise<void> {
   try {
     await run(openssl, args, { cwd });
   } catch (err) {
     const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error(`openssl not found (${openssl}): the test PKI needs the openssl CLI`);
-    throw new Error(`openssl ${args[0]} failed: ${e.stderr || e.message}`);
+    if (e.code === 'ENOENT')
+      throw new Error(`openssl not found (${openssl}): the test PKI needs the openssl CLI`, { cause: err });
+    throw new Error(`openssl ${args[0]} failed: ${e.stderr || e.message}`, { cause: err });
   }
 }
 
@@ -63,11 +65,46 @@ async function signedCert(
   const cert = join(pki.dir, `${name}.crt`);
   const ext = join(pki.dir, `${name}.ext`);
   await writeFile(ext, extensions);
-  await ssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', csr, '-subj', subject], pki.dir);
-  await ssl(['x509', '-req', '-in', csr, '-CA', pki.caCert, '-CAkey', pki.caKey, '-set_serial',
-    `0x${randomBytes(16).toString('hex').replace(/^./, '1')}`,
-    '-days', DAYS, '-sha256', '-extfile', ext, '-out', cert], pki.dir);
+  await ssl(
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      subject,
+    ],
+    pki.dir,
+  );
+  await ssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      pki.caCert,
+      '-CAkey',
+      pki.caKey,
+      '-set_serial',
+      `0x${randomBytes(16).toString('hex').replace(/^./, '1')}`,
+      '-days',
+      DAYS,
+      '-sha256',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ],
+    pki.dir,
+  );
   return { cert, key };
 }
 
@@ -75,28 +112,64 @@ async function signedCert(
 export async function createPki(dir: string): Promise<Pki> {
   const caCert = join(dir, 'ca.crt');
   const caKey = join(dir, 'ca.key');
-  await ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', caKey, '-out', caCert, '-days', DAYS, '-sha256', '-subj', '/CN=test-control-plane-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  await ssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      caCert,
+      '-days',
+      DAYS,
+      '-sha256',
+      '-subj',
+      '/CN=test-control-plane-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   const saKey = join(dir, 'sa.key');
   const saPub = join(dir, 'sa.pub');
   const [server, admin] = await Promise.all([
-    signedCert({ dir, caCert, caKey }, 'apiserver', '/CN=kube-apiserver', [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
-        'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
-      '',
-    ].join('\n')),
+    signedCert(
+      { dir, caCert, caKey },
+      'apiserver',
+      '/CN=kube-apiserver',
+      [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
+          'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+        '',
+      ].join('\n'),
+    ),
     signedCert({ dir, caCert, caKey }, 'admin', '/O=system:masters/CN=kubernetes-admin', CLIENT_EXT),
     (async () => {
       await ssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', saKey], dir);
       await ssl(['pkey', '-in', saKey, '-pubout', '-out', saPub], dir);
     })(),
   ]);
-  return { dir, caCert, caKey, serverCert: server.cert, serverKey: server.key, saKey, saPub,
-    adminCert: admin.cert, adminKey: admin.key };
+  return {
+    dir,
+    caCert,
+    caKey,
+    serverCert: server.cert,
+    serverKey: server.key,
+    saKey,
+    saPub,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+  };
 }
 
 /** Reads back the PKI made by createPki in `dir` (e.g. from another process). */

@@ -98,7 +98,8 @@ export function logTails(components: readonly Component[], lines = 15): () => st
 }
 
 /** Whether `err` is a component that died because its port was taken meanwhile. */
-export const isPortClash = (err: unknown) => err instanceof ComponentExitedError && /address already in use/i.test(err.component.tail(60));
+export const isPortClash = (err: unknown) =>
+  err instanceof ComponentExitedError && /address already in use/i.test(err.component.tail(60));
 
 /** A loopback port nobody listens on right now (it may be taken before it is used: see isPortClash). */
 export function freePort(): Promise<number> {
@@ -114,7 +115,12 @@ export function freePort(): Promise<number> {
 }
 
 /** A plain-HTTP request (etcd's client port); resolves with any status. */
-export function httpRequest(url: string, method = 'GET', body?: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export function httpRequest(
+  url: string,
+  method = 'GET',
+  body?: string,
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
     const req = http.request(url, { method, timeout: timeoutMs, agent: false }, (res) => {
       let text = '';

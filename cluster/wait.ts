@@ -29,10 +29,11 @@ export async function waitFor<T>(
 ): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   let delay = opts.intervalMs ?? 200;
-  if (!(timeoutMs >= 0) || !(delay > 0)) throw new Error(`waitFor ${what}: bad timeoutMs ${timeoutMs} or intervalMs ${delay}`);
+  if (!(timeoutMs >= 0) || !(delay > 0))
+    throw new Error(`waitFor ${what}: bad timeoutMs ${timeoutMs} or intervalMs ${delay}`);
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  let threw = false;
+  let threw: boolean;
   for (;;) {
     opts.check?.();
     try {

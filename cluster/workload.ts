@@ -119,7 +119,13 @@ export async function startWorkload(ctx: WorkloadContext, opts: WorkloadOptions)
     { ...process.env, HOME: kwokHome },
   );
   const watch = [...ctx.running, kcm, scheduler, kwok];
-  const waitOpts = { timeoutMs: ctx.timeoutMs, maxIntervalMs: 500, intervalMs: 50, check: failIfExited(watch), details: logTails(watch) };
+  const waitOpts = {
+    timeoutMs: ctx.timeoutMs,
+    maxIntervalMs: 500,
+    intervalMs: 50,
+    check: failIfExited(watch),
+    details: logTails(watch),
+  };
 
   const core = ctx.kubeConfig().makeApiClient(k8s.CoreV1Api);
   const count = opts.nodes ?? 1;
@@ -127,22 +133,32 @@ export async function startWorkload(ctx: WorkloadContext, opts: WorkloadOptions)
   await Promise.all(nodes.map((name) => core.createNode({ body: kwokNode(name) })));
   const controllers = opts.controllers ?? DEFAULT_CONTROLLERS;
   const lifecycle = controllers.some((c) => c === 'node-lifecycle-controller' || c === 'nodelifecycle' || c === '*');
-  await waitFor(`${count} kwok node(s) Ready and untainted`, async () => {
-    const list = await core.listNode();
-    const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    if (!lifecycle) {
-      // Nobody else lifts the not-ready taint that admission put on the new Nodes.
-      for (const n of ready.filter((n) => n.spec?.taints?.length)) {
-        await core.replaceNode({ name: n.metadata!.name!, body: { ...n, spec: { ...n.spec, taints: [] } } });
+  await waitFor(
+    `${count} kwok node(s) Ready and untainted`,
+    async () => {
+      const list = await core.listNode();
+      const ready = list.items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      if (!lifecycle) {
+        // Nobody else lifts the not-ready taint that admission put on the new Nodes.
+        for (const n of ready.filter((n) => n.spec?.taints?.length)) {
+          await core.replaceNode({ name: n.metadata!.name!, body: { ...n, spec: { ...n.spec, taints: [] } } });
+        }
       }
-    }
-    return ready.length >= count && ready.every((n) => !n.spec?.taints?.length);
-  }, waitOpts);
+      return ready.length >= count && ready.every((n) => !n.spec?.taints?.length);
+    },
+    waitOpts,
+  );
   // The serviceaccount controller runs once it creates default/default; pods need that SA.
-  await waitFor('kube-controller-manager (ServiceAccount default/default)', async () => {
-    await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
-    return true;
-  }, waitOpts);
+  await waitFor(
+    'kube-controller-manager (ServiceAccount default/default)',
+    async () => {
+      await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
+      return true;
+    },
+    waitOpts,
+  );
   return nodes;
 }
 

@@ -21,7 +21,9 @@ export async function bundle(entry, outfile, root) {
     loader: { '.sh': 'text', '.cfg': 'text' },
     define: { __OPERATOR_VERSION__: JSON.stringify(version) },
     // CommonJS dependencies bundled into an ES module still call require() for builtins.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     metafile: true,
     sourcemap: 'linked',
     logLevel: 'warning',

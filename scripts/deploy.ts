@@ -25,7 +25,9 @@ function parse(argv: string[]): { global: string[]; dir: string } {
     const arg = argv[i];
     const [flag, inline] = arg.split(/=(.*)/s, 2);
     if (!['--kubeconfig', '--context', '--dir'].includes(flag)) {
-      throw new Error(`unknown argument ${arg} (usage: npm run deploy -- [--kubeconfig FILE] [--context NAME] [--dir DIR])`);
+      throw new Error(
+        `unknown argument ${arg} (usage: npm run deploy -- [--kubeconfig FILE] [--context NAME] [--dir DIR])`,
+      );
     }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -41,7 +43,9 @@ function run(global: string[], args: string[], objects?: Manifest[]): Promise<vo
     const child = spawn('kubectl', [...global, ...args], { stdio: ['pipe', 'inherit', 'inherit'] });
     child.once('error', fail);
     child.once('close', (code) =>
-      code === 0 ? done() : fail(Object.assign(new Error(`kubectl ${args[0]} failed (exit ${code})`), { exitCode: code ?? 1 })),
+      code === 0
+        ? done()
+        : fail(Object.assign(new Error(`kubectl ${args[0]} failed (exit ${code})`), { exitCode: code ?? 1 })),
     );
     // JSON, not YAML: kubectl reads YAML as 1.1, where a re-serialized unquoted `no` turns into false.
     child.stdin.end(objects ? toKubectlStream(objects) : '');

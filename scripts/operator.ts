@@ -14,7 +14,9 @@ const env = { ...cmd.env, ...process.env };
 const shown = Object.keys(cmd.env)
   .map((k) => `${k}=${env[k]}`)
   .join(' ');
-console.error(`operator: flags and env of ${cmd.deployment} (dist/memcached-operator.k8s.yaml):\n  ${shown} ${cmd.argv.join(' ')}`);
+console.error(
+  `operator: flags and env of ${cmd.deployment} (dist/memcached-operator.k8s.yaml):\n  ${shown} ${cmd.argv.join(' ')}`,
+);
 const child = spawn(cmd.argv[0], cmd.argv.slice(1), { cwd: root, env, stdio: 'inherit', detached: true });
 console.error(`operator: pid ${child.pid}`);
 let forwarded = false;

@@ -37,9 +37,18 @@ const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace'
  * ServiceAccount prefixed and placed in `namespace`, binding subjects and role references
  * renamed the same way; plus the Namespace and the CRD as shipped.
  */
-export function goManifests(crdYaml: string, rbacYamls: readonly string[], namespace = GO_NAMESPACE, prefix = GO_PREFIX): any[] {
+export function goManifests(
+  crdYaml: string,
+  rbacYamls: readonly string[],
+  namespace = GO_NAMESPACE,
+  prefix = GO_PREFIX,
+): any[] {
   const objects: any[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }];
-  objects.push(...YAML.parseAllDocuments(crdYaml).map((d) => d.toJS()).filter(Boolean));
+  objects.push(
+    ...YAML.parseAllDocuments(crdYaml)
+      .map((d) => d.toJS())
+      .filter(Boolean),
+  );
   for (const text of rbacYamls) {
     for (const doc of YAML.parseAllDocuments(text)) {
       const o = doc.toJS();
@@ -48,7 +57,10 @@ export function goManifests(crdYaml: string, rbacYamls: readonly string[], names
       if (CLUSTER_SCOPED.has(o.kind)) delete o.metadata.namespace;
       else o.metadata.namespace = namespace;
       if (o.roleRef) o.roleRef = { ...o.roleRef, name: `${prefix}${o.roleRef.name}` };
-      if (o.subjects) o.subjects = o.subjects.map((s: any) => (s.kind === 'ServiceAccount' ? { ...s, name: `${prefix}${s.name}`, namespace } : s));
+      if (o.subjects)
+        o.subjects = o.subjects.map((s: any) =>
+          s.kind === 'ServiceAccount' ? { ...s, name: `${prefix}${s.name}`, namespace } : s,
+        );
       objects.push(o);
     }
   }
@@ -67,11 +79,24 @@ export function goCrReady(_tier: Options['tier'], o: any, size: number): boolean
 
 async function install(cp: { kubeconfigPath: string }): Promise<void> {
   const dir = anchorBinDir();
-  const rbac = ['service_account', 'role', 'role_binding', 'leader_election_role', 'leader_election_role_binding'].map((f) => readFileSync(join(dir, 'rbac', `${f}.yaml`), 'utf8'));
+  const rbac = ['service_account', 'role', 'role_binding', 'leader_election_role', 'leader_election_role_binding'].map(
+    (f) => readFileSync(join(dir, 'rbac', `${f}.yaml`), 'utf8'),
+  );
   const objects = goManifests(readFileSync(join(dir, 'crd.yaml'), 'utf8'), rbac);
   kubectlApply(cp.kubeconfigPath, objects, 'bench-compare');
   const crd = objects.find((o) => o.kind === 'CustomResourceDefinition');
-  execFileSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'wait', '--for=condition=established', '--timeout=60s', `crd/${crd.metadata.name}`], { stdio: 'pipe' });
+  execFileSync(
+    'kubectl',
+    [
+      '--kubeconfig',
+      cp.kubeconfigPath,
+      'wait',
+      '--for=condition=established',
+      '--timeout=60s',
+      `crd/${crd.metadata.name}`,
+    ],
+    { stdio: 'pipe' },
+  );
 }
 
 /** Starts the manager (one reconcile worker, its default) and waits for "Starting workers". */
@@ -99,21 +124,40 @@ async function start(_opts: Options, env: RunEnv, _n: number, _workers: number, 
   proc.stdout!.setEncoding('utf8').on('data', keep);
   proc.stderr!.setEncoding('utf8').on('data', keep);
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  env.op = { proc, stop: async (signal = 'SIGTERM') => (proc.exitCode === null && proc.signalCode === null && proc.kill(signal), exited) };
+  env.op = {
+    proc,
+    stop: async (signal = 'SIGTERM') => (
+      proc.exitCode === null && proc.signalCode === null && proc.kill(signal),
+      exited
+    ),
+  };
   const tail = () => out.join('').split('\n').slice(-25).join('\n');
   const deadline = Date.now() + 120_000;
   while (!out.join('').includes('Starting workers')) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the Go sample exited (${proc.exitCode ?? proc.signalCode}) before starting its workers:\n${tail()}`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(
+        `the Go sample exited (${proc.exitCode ?? proc.signalCode}) before starting its workers:\n${tail()}`,
+      );
     if (Date.now() > deadline) throw new Error(`the Go sample did not start its workers in 120 s:\n${tail()}`);
     await sleep(100);
   }
   const startMs = performance.now() - started;
   const check = () => {
     if (proc.exitCode === null && proc.signalCode === null) return;
-    throw new Error(`the Go sample exited (code ${proc.exitCode}, signal ${proc.signalCode}); its last log lines:\n${tail()}`);
+    throw new Error(
+      `the Go sample exited (code ${proc.exitCode}, signal ${proc.signalCode}); its last log lines:\n${tail()}`,
+    );
   };
   await sleep(1000);
-  return { pid: proc.pid!, metricsPort, startMs, startedWall, limits: {}, components: componentPids(env.cp!.dir, proc.pid!), check };
+  return {
+    pid: proc.pid!,
+    metricsPort,
+    startMs,
+    startedWall,
+    limits: {},
+    components: componentPids(env.cp!.dir, proc.pid!),
+    check,
+  };
 }
 
 export const goSample: Subject = {

@@ -36,7 +36,18 @@ function git(args: string[]): string {
 function report(opts: Options, n: number, runs: RunResult[]) {
   const o = runs.filter((r) => r.n === n && r.operator === 'ours');
   const g = runs.filter((r) => r.n === n && r.operator === 'go');
-  return { n, runs: { ours: o.length, go: g.length }, rows: comparisonRows(o, g, opts.idleS), targets: targetChecks(o, g), byVerbResource: { create: verbResourceRows(o, g, 'create'), idle: verbResourceRows(o, g, 'idle'), update: verbResourceRows(o, g, 'update') }, otherClients: { create: clientRows(o, g, 'create'), update: clientRows(o, g, 'update') } };
+  return {
+    n,
+    runs: { ours: o.length, go: g.length },
+    rows: comparisonRows(o, g, opts.idleS),
+    targets: targetChecks(o, g),
+    byVerbResource: {
+      create: verbResourceRows(o, g, 'create'),
+      idle: verbResourceRows(o, g, 'idle'),
+      update: verbResourceRows(o, g, 'update'),
+    },
+    otherClients: { create: clientRows(o, g, 'create'), update: clientRows(o, g, 'update') },
+  };
 }
 
 async function main(args: string[]): Promise<void> {
@@ -60,9 +71,27 @@ async function main(args: string[]): Promise<void> {
   const about = {
     date: new Date().toISOString(),
     commit: git(['rev-parse', '--short', 'HEAD']),
-    uncommittedChanges: git(['status', '--porcelain', '--', 'operator', 'constructs', 'bench', 'cluster', ':!bench/results']).split('\n').filter(Boolean),
+    uncommittedChanges: git([
+      'status',
+      '--porcelain',
+      '--',
+      'operator',
+      'constructs',
+      'bench',
+      'cluster',
+      ':!bench/results',
+    ])
+      .split('\n')
+      .filter(Boolean),
     command: `npm run bench:compare -- ${args.join(' ')}`.trim(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version, kernel: release(), loadavgAtStart: loadavg().map((x) => round(x, 2)) },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGiB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      kernel: release(),
+      loadavgAtStart: loadavg().map((x) => round(x, 2)),
+    },
   };
   log(`compare: commit ${about.commit}, ${about.machine.cores} cores, load ${about.machine.loadavgAtStart.join(' ')}`);
   const runs: RunResult[] = [];
@@ -70,13 +99,29 @@ async function main(args: string[]): Promise<void> {
   const write = () => {
     mkdirSync(dirname(opts.out), { recursive: true });
     const { help: _h, keepGoing: _k, ...options } = opts;
-    writeFileSync(opts.out, JSON.stringify({ ...about, options: { ...options, out: undefined }, comparison: opts.ns.map((n) => report(opts, n, runs)), runs, errors }, null, 2) + '\n');
+    writeFileSync(
+      opts.out,
+      JSON.stringify(
+        {
+          ...about,
+          options: { ...options, out: undefined },
+          comparison: opts.ns.map((n) => report(opts, n, runs)),
+          runs,
+          errors,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   };
   for (const n of opts.ns) {
     for (let run = 1; run <= opts.runs; run++) {
       for (const subject of order(run, ours, goSample)) {
         try {
-          runs.push({ ...(await runOnce(opts, subject, n, subject === ours ? opts.workers[0] : 1, run)), operator: subject.name });
+          runs.push({
+            ...(await runOnce(opts, subject, n, subject === ours ? opts.workers[0] : 1, run)),
+            operator: subject.name,
+          });
         } catch (err) {
           const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
           log(`run ${run} of ${subject.name} failed: ${msg}`);
@@ -90,7 +135,9 @@ async function main(args: string[]): Promise<void> {
   write();
   for (const n of opts.ns) {
     const r = report(opts, n, runs);
-    console.log(`\nN = ${n}: ours (${opts.workers[0]} workers) vs the operator-sdk Go sample (1 worker), sizes ${opts.minSize} → ${opts.resizeTo ?? 'next'}, medians of ${r.runs.ours} / ${r.runs.go} runs, load ${about.machine.loadavgAtStart[0]} at start`);
+    console.log(
+      `\nN = ${n}: ours (${opts.workers[0]} workers) vs the operator-sdk Go sample (1 worker), sizes ${opts.minSize} → ${opts.resizeTo ?? 'next'}, medians of ${r.runs.ours} / ${r.runs.go} runs, load ${about.machine.loadavgAtStart[0]} at start`,
+    );
     console.log(markdown(`N = ${n}`, r.rows));
     console.log('\ntargets:');
     console.log(targetLines(r.targets).join('\n'));

@@ -4,15 +4,35 @@ import { parseOptions, type Options } from '../operator/options';
 
 /** N = 1000, 2 runs, 120 s idle, ours with 16 workers; every Memcached created at size 2 with port 11211, resized to 3. */
 export const COMPARE_DEFAULTS = [
-  '--n', '1000', '--runs', '2', '--idle', '120', '--workers', '16',
-  '--min-size', '2', '--max-size', '2', '--resize-to', '3', '--container-port', '11211',
-  '--single', '0', '--no-limits', '--no-leader-elect', '--out', 'bench/results/compare.json',
+  '--n',
+  '1000',
+  '--runs',
+  '2',
+  '--idle',
+  '120',
+  '--workers',
+  '16',
+  '--min-size',
+  '2',
+  '--max-size',
+  '2',
+  '--resize-to',
+  '3',
+  '--container-port',
+  '11211',
+  '--single',
+  '0',
+  '--no-limits',
+  '--no-leader-elect',
+  '--out',
+  'bench/results/compare.json',
 ];
 
 /** Parses the comparison's command line (later arguments win over the defaults); throws with the reason. */
 export function parseCompareOptions(args: readonly string[]): Options {
   const opts = parseOptions([...COMPARE_DEFAULTS, ...args]);
-  if (opts.workers.length !== 1) throw new Error('--workers takes one value in a comparison (ours; the Go sample keeps its 1)');
+  if (opts.workers.length !== 1)
+    throw new Error('--workers takes one value in a comparison (ours; the Go sample keeps its 1)');
   const sizes = [opts.minSize, opts.maxSize, opts.resizeTo ?? opts.minSize];
   if (sizes.some((s) => s < 1 || s > 3)) throw new Error("sizes must be 1..3: the Go sample's CRD bounds them");
   return opts;

@@ -42,9 +42,15 @@ export function comparisonRows(ours: readonly RunResult[], go: readonly RunResul
   };
   const pair = (label: string, f: Metric, g: Metric, digits = 1, withRatio = true) => {
     const [a1, b1, a2, b2] = [med(ours, f), med(go, f), med(ours, g), med(go, g)];
-    rows.push({ label, ours: `${fmt(a1, digits)} / ${fmt(a2, digits)}`, go: `${fmt(b1, digits)} / ${fmt(b2, digits)}`, ratio: withRatio ? `${ratio(a1, b1) || '–'} / ${ratio(a2, b2) || '–'}` : '' });
+    rows.push({
+      label,
+      ours: `${fmt(a1, digits)} / ${fmt(a2, digits)}`,
+      go: `${fmt(b1, digits)} / ${fmt(b2, digits)}`,
+      ratio: withRatio ? `${ratio(a1, b1) || '–'} / ${ratio(a2, b2) || '–'}` : '',
+    });
   };
-  const perObject = (f: (p: PhaseResult) => number) => (phase: 'create' | 'update') => (r: RunResult) => f(r[phase]) / r.n;
+  const perObject = (f: (p: PhaseResult) => number) => (phase: 'create' | 'update') => (r: RunResult) =>
+    f(r[phase]) / r.n;
   const cpu = (phase: 'create' | 'update', c: string) => (r: RunResult) => r.cpuByComponent[phase].cpuS[c];
 
   one('create: every Deployment has its replicas (s)', (r) => sec(r.create.allDeploymentsMs));
@@ -59,9 +65,19 @@ export function comparisonRows(ours: readonly RunResult[], go: readonly RunResul
   one(`writes while idle for ${idleS} s (leases left out)`, (r) => r.idle.writesExcludingLease, 0);
   one('peak RSS (MiB)', (r) => r.operatorTotal.peakRssMiB, 0);
   one('operator CPU s, whole run', (r) => r.operatorTotal.cpuSeconds);
-  pair('kube-controller-manager CPU s, create / resize', cpu('create', 'kube-controller-manager'), cpu('update', 'kube-controller-manager'));
+  pair(
+    'kube-controller-manager CPU s, create / resize',
+    cpu('create', 'kube-controller-manager'),
+    cpu('update', 'kube-controller-manager'),
+  );
   pair('kube-apiserver CPU s, create / resize', cpu('create', 'kube-apiserver'), cpu('update', 'kube-apiserver'));
-  pair('converged runs, create / resize', (r) => (r.create.converged ? 1 : 0), (r) => (r.update.converged ? 1 : 0), 0, false);
+  pair(
+    'converged runs, create / resize',
+    (r) => (r.create.converged ? 1 : 0),
+    (r) => (r.update.converged ? 1 : 0),
+    0,
+    false,
+  );
   return rows;
 }
 
@@ -84,7 +100,15 @@ export function targetChecks(ours: readonly RunResult[], go: readonly RunResult[
     if (a === undefined || b === undefined || b === 0) return { target, ours: a, go: b, limit };
     const r = a / b;
     const met = r <= limit;
-    return { target, ours: round(a, 1), go: round(b, 1), ratio: round(r, 2), limit, met, overS: met ? undefined : round(a - limit * b, 1) };
+    return {
+      target,
+      ours: round(a, 1),
+      go: round(b, 1),
+      ratio: round(r, 2),
+      limit,
+      met,
+      overS: met ? undefined : round(a - limit * b, 1),
+    };
   };
   return [
     check('create: every Deployment Available ≤ 1.0 × Go', (r) => sec(r.create.allDeploymentsAvailableMs), 1.0),
@@ -94,10 +118,15 @@ export function targetChecks(ours: readonly RunResult[], go: readonly RunResult[
 }
 
 /** "verb resource" → [ours, go] requests per object (medians) in a phase, busiest first. */
-export function verbResourceRows(ours: readonly RunResult[], go: readonly RunResult[], phase: 'create' | 'idle' | 'update'): Row[] {
+export function verbResourceRows(
+  ours: readonly RunResult[],
+  go: readonly RunResult[],
+  phase: 'create' | 'idle' | 'update',
+): Row[] {
   const keys = new Set<string>();
   for (const r of [...ours, ...go]) for (const k of Object.keys(r[phase].operatorRequests.byVerbResource)) keys.add(k);
-  const count = (runs: readonly RunResult[], k: string) => med(runs, (r) => r[phase].operatorRequests.byVerbResource[k] ?? 0);
+  const count = (runs: readonly RunResult[], k: string) =>
+    med(runs, (r) => r[phase].operatorRequests.byVerbResource[k] ?? 0);
   return [...keys]
     .map((k) => ({ k, a: count(ours, k), b: count(go, k) }))
     .sort((x, y) => (y.a ?? 0) + (y.b ?? 0) - ((x.a ?? 0) + (x.b ?? 0)) || x.k.localeCompare(y.k))
@@ -105,7 +134,12 @@ export function verbResourceRows(ours: readonly RunResult[], go: readonly RunRes
 }
 
 /** Requests of the other API clients (controllers, scheduler, kwok) in a phase, by client (medians), busiest first. */
-export function clientRows(ours: readonly RunResult[], go: readonly RunResult[], phase: 'create' | 'update', limit = 8): Row[] {
+export function clientRows(
+  ours: readonly RunResult[],
+  go: readonly RunResult[],
+  phase: 'create' | 'update',
+  limit = 8,
+): Row[] {
   const keys = new Set<string>();
   for (const r of [...ours, ...go]) for (const k of Object.keys(r[phase].otherClients)) keys.add(k);
   const count = (runs: readonly RunResult[], k: string) => med(runs, (r) => r[phase].otherClients[k]?.requests ?? 0);
@@ -128,6 +162,8 @@ export function targetLines(checks: readonly TargetCheck[]): string[] {
   return checks.map((c) => {
     if (c.met === undefined) return `- ${c.target}: not measured`;
     const head = `- ${c.target}: ours ${fmt(c.ours)} s, Go ${fmt(c.go)} s, ratio ${fmt(c.ratio, 2)} (target ≤ ${fmt(c.limit, 2)})`;
-    return c.met ? `${head}: met` : `${head}: MISSED by ${fmt(c.overS)} s (${fmt(((c.ratio! - c.limit) / c.limit) * 100, 0)} % over)`;
+    return c.met
+      ? `${head}: met`
+      : `${head}: MISSED by ${fmt(c.overS)} s (${fmt(((c.ratio! - c.limit) / c.limit) * 100, 0)} % over)`;
   });
 }

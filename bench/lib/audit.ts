@@ -49,7 +49,13 @@ export function auditArgs(dir: string): { args: string[]; logPath: string } {
     logPath,
     // blocking (the default) writes each event before the response ends, so a phase's
     // requests are in the file when the phase ends; no rotation while a run lasts.
-    args: [`--audit-policy-file=${policy}`, `--audit-log-path=${logPath}`, '--audit-log-format=json', '--audit-log-maxsize=0', '--audit-log-mode=blocking'],
+    args: [
+      `--audit-policy-file=${policy}`,
+      `--audit-log-path=${logPath}`,
+      '--audit-log-format=json',
+      '--audit-log-maxsize=0',
+      '--audit-log-mode=blocking',
+    ],
   };
 }
 
@@ -83,7 +89,11 @@ export async function readAudit(path: string): Promise<AuditRecord[]> {
       user,
       client: agent && user === 'system:kube-controller-manager' ? `kube-controller-manager/${agent}` : user,
       verb: e.verb,
-      resource: ref ? (ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource) : (e.requestURI ?? '').split('?')[0],
+      resource: ref
+        ? ref.subresource
+          ? `${ref.resource}/${ref.subresource}`
+          : ref.resource
+        : (e.requestURI ?? '').split('?')[0],
       namespace: ref?.namespace,
       name: ref?.name,
       code: e.responseStatus?.code ?? 0,
@@ -118,7 +128,8 @@ export function summarize(records: readonly AuditRecord[]): RequestSummary {
     if (r.code >= 400) s.errors[`${k} ${r.code}`] = (s.errors[`${k} ${r.code}`] ?? 0) + 1;
     if (r.verb !== 'watch') serverMs[k] = (serverMs[k] ?? 0) + (r.at - r.received);
   }
-  for (const [k, total] of Object.entries(serverMs)) s.meanServerMs[k] = Number((total / s.byVerbResource[k]).toFixed(2));
+  for (const [k, total] of Object.entries(serverMs))
+    s.meanServerMs[k] = Number((total / s.byVerbResource[k]).toFixed(2));
   s.byVerb = sortedByCount(s.byVerb);
   s.byVerbResource = sortedByCount(s.byVerbResource);
   return s;
@@ -134,7 +145,12 @@ export function inWindow(records: readonly AuditRecord[], from: number, to: numb
 }
 
 /** Requests per client in [from, to): total, mean per second, and the busiest second. */
-export function clientRates(records: readonly AuditRecord[], from: number, to: number, exclude: string): Record<string, { requests: number; perSecond: number; peakPerSecond: number }> {
+export function clientRates(
+  records: readonly AuditRecord[],
+  from: number,
+  to: number,
+  exclude: string,
+): Record<string, { requests: number; perSecond: number; peakPerSecond: number }> {
   const seconds = Math.max(1, (to - from) / 1000);
   const by = new Map<string, Map<number, number>>();
   for (const r of records) {
@@ -146,7 +162,10 @@ export function clientRates(records: readonly AuditRecord[], from: number, to: n
   }
   const rows = [...by].map(([client, buckets]) => {
     const requests = [...buckets.values()].reduce((a, b) => a + b, 0);
-    return [client, { requests, perSecond: Number((requests / seconds).toFixed(1)), peakPerSecond: Math.max(...buckets.values()) }] as const;
+    return [
+      client,
+      { requests, perSecond: Number((requests / seconds).toFixed(1)), peakPerSecond: Math.max(...buckets.values()) },
+    ] as const;
   });
   return Object.fromEntries(rows.sort((a, b) => b[1].requests - a[1].requests));
 }

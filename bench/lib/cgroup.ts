@@ -32,7 +32,13 @@ export interface LimitGroup {
 const ROOT = '/sys/fs/cgroup';
 const PERIOD_US = 100_000;
 const read = (p: string) => readFileSync(p, 'utf8').trim();
-const field = (text: string, key: string) => Number(text.split('\n').find((l) => l.startsWith(`${key} `))?.split(' ')[1] ?? NaN);
+const field = (text: string, key: string) =>
+  Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${key} `))
+      ?.split(' ')[1] ?? NaN,
+  );
 
 /** A cgroup with these limits, or the reason there cannot be one. */
 export function createLimitGroup(name: string, limits: Limits): LimitGroup | { error: string } {
@@ -111,6 +117,7 @@ function v1(name: string, limits: Limits, quotaUs: number): LimitGroup {
 /** The Deployment's limits (`500m` / `0.5`, `256Mi` / `1Gi`: the forms the synth validates). */
 export function parseLimits(cpu: string, memory: string): Limits {
   const limits = { cpuMillis: cpuMillis(cpu), memoryBytes: memoryMi(memory) * 2 ** 20 };
-  if (!(limits.cpuMillis > 0 && limits.memoryBytes > 0)) throw new Error(`cannot read limits cpu=${cpu} memory=${memory}`);
+  if (!(limits.cpuMillis > 0 && limits.memoryBytes > 0))
+    throw new Error(`cannot read limits cpu=${cpu} memory=${memory}`);
   return limits;
 }

@@ -27,7 +27,13 @@ export class RawClient {
     this.agent = new https.Agent({ keepAlive: true, maxSockets, ...this.tls });
   }
 
-  request(method: string, path: string, body?: unknown, contentType = 'application/json', timeoutMs = 60_000): Promise<Response> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    timeoutMs = 60_000,
+  ): Promise<Response> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = https.request(
@@ -38,7 +44,12 @@ export class RawClient {
           path,
           agent: this.agent,
           timeout: timeoutMs,
-          headers: { accept: 'application/json', ...(payload !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
+          headers: {
+            accept: 'application/json',
+            ...(payload !== undefined
+              ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
+              : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -79,9 +90,21 @@ export class RawClient {
     return new Watcher(this, path, list.metadata.resourceVersion, onEvent);
   }
 
-  streamGet(path: string, onData: (chunk: string, receivedAt: number) => void, onEnd: (err?: Error) => void): () => void {
+  streamGet(
+    path: string,
+    onData: (chunk: string, receivedAt: number) => void,
+    onEnd: (err?: Error) => void,
+  ): () => void {
     const req = https.request(
-      { host: this.url.hostname, port: this.url.port, method: 'GET', path, agent: false, ...this.tls, headers: { accept: 'application/json' } },
+      {
+        host: this.url.hostname,
+        port: this.url.port,
+        method: 'GET',
+        path,
+        agent: false,
+        ...this.tls,
+        headers: { accept: 'application/json' },
+      },
       (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           res.resume();
@@ -144,7 +167,9 @@ export class Watcher {
         if (this.stopped) return;
         // Resume (bounded): a benchmark watch must not silently stop counting.
         if (++this.restarts > 20) {
-          process.stderr.write(`bench watch ${this.path}: giving up after ${this.restarts} restarts (${err?.message ?? 'ended'})\n`);
+          process.stderr.write(
+            `bench watch ${this.path}: giving up after ${this.restarts} restarts (${err?.message ?? 'ended'})\n`,
+          );
           return;
         }
         setTimeout(() => !this.stopped && this.start(), err ? 200 : 0);

@@ -16,8 +16,20 @@ export function median(values: readonly (number | undefined)[]): number | undefi
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-export function latencyStats(values: readonly number[]): { count: number; p50?: number; p90?: number; p99?: number; max?: number } {
-  return { count: values.length, p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), max: percentile(values, 100) };
+export function latencyStats(values: readonly number[]): {
+  count: number;
+  p50?: number;
+  p90?: number;
+  p99?: number;
+  max?: number;
+} {
+  return {
+    count: values.length,
+    p50: percentile(values, 50),
+    p90: percentile(values, 90),
+    p99: percentile(values, 99),
+    max: percentile(values, 100),
+  };
 }
 
 /** Least-squares slope of y over x (per unit of x). */
@@ -83,4 +95,5 @@ export function labelsOf(series: string): Record<string, string> {
   return out;
 }
 
-export const round = (x: number | undefined, digits = 1): number | undefined => (x === undefined || !Number.isFinite(x) ? undefined : Number(x.toFixed(digits)));
+export const round = (x: number | undefined, digits = 1): number | undefined =>
+  x === undefined || !Number.isFinite(x) ? undefined : Number(x.toFixed(digits));

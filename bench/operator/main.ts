@@ -70,7 +70,9 @@ async function main(args: string[]): Promise<void> {
     command: `node scripts/run-ts.mjs bench/operator/main.ts ${args.join(' ')}`.trim(),
     machine,
   };
-  log(`commit ${about.commit}${about.dirty ? ' (+ uncommitted changes)' : ''}, ${machine.cores} cores, Node ${machine.node}`);
+  log(
+    `commit ${about.commit}${about.dirty ? ' (+ uncommitted changes)' : ''}, ${machine.cores} cores, Node ${machine.node}`,
+  );
 
   const runs: RunResult[] = [];
   const errors: { n: number; workers: number; run: number; error: string }[] = [];

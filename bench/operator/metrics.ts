@@ -11,7 +11,10 @@ export async function scrape(port: number): Promise<Map<string, number>> {
   const text = await new Promise<string>((resolveText, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: 10_000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolveText(body));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => resolveText(body));
     });
     req.on('timeout', () => req.destroy(new Error('metrics scrape timed out')));
     req.on('error', reject);
@@ -30,9 +33,13 @@ export async function scrape(port: number): Promise<Map<string, number>> {
   ]);
 }
 
-export function metricsDelta(a: Map<string, number> | undefined, b: Map<string, number> | undefined): OperatorMetricsDelta {
+export function metricsDelta(
+  a: Map<string, number> | undefined,
+  b: Map<string, number> | undefined,
+): OperatorMetricsDelta {
   if (!a || !b) return { reconciles: {} };
-  const sum = (m: Map<string, number>, name: string) => [...m].filter(([k]) => k.startsWith(name)).reduce((s, [, v]) => s + v, 0);
+  const sum = (m: Map<string, number>, name: string) =>
+    [...m].filter(([k]) => k.startsWith(name)).reduce((s, [, v]) => s + v, 0);
   const d = (name: string) => sum(b, name) - sum(a, name);
   /** Non-zero increases of one counter's series, keyed by the given labels joined with spaces. */
   const byLabels = (metric: string, labels: string[]) => {
@@ -85,7 +92,7 @@ export function exclusiveCounts(m: Map<string, number>): number[] {
 /** The control plane's processes (from its pids file) and the operator, by name. */
 export function componentPids(dir: string, operatorPid: number): Record<string, number> {
   const out: Record<string, number> = { operator: operatorPid };
-  let pids: number[] = [];
+  let pids: number[];
   try {
     pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split(/\s+/).map(Number).filter(Boolean);
   } catch {
@@ -94,7 +101,9 @@ export function componentPids(dir: string, operatorPid: number): Record<string, 
   for (const pid of pids) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const name = argv.find((a) => /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$/.test(a)) ?? (argv[0].endsWith('kwok') ? 'kwok' : argv[0].split('/').pop()!);
+      const name =
+        argv.find((a) => /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$/.test(a)) ??
+        (argv[0].endsWith('kwok') ? 'kwok' : argv[0].split('/').pop()!);
       out[name] = pid;
     } catch {
       // exited

@@ -20,7 +20,11 @@ export const USAGE = `usage: node scripts/run-ts.mjs bench/operator/main.ts [--n
        [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--out bench/results/operator.json]
 (docs/benchmarks.md explains each knob and figure)`;
 
-const list = (s: string) => s.split(',').map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => Number(x.trim()))
+    .filter((x) => Number.isInteger(x) && x > 0);
 
 export type Options = ReturnType<typeof parseOptions>;
 
@@ -97,18 +101,33 @@ export function parseOptions(args: string[]) {
   };
   if (argv.tier !== 'api' && argv.tier !== 'workload') throw new Error('--tier must be api or workload');
   if (!opts.ns.length || !opts.workers.length) throw new Error('--n and --workers need positive integers');
-  if (!(opts.minSize >= 0 && opts.maxSize >= opts.minSize && opts.maxSize <= 5)) throw new Error('sizes must satisfy 0 <= min <= max <= 5');
-  if (opts.resizeTo !== undefined && !(Number.isInteger(opts.resizeTo) && opts.resizeTo >= 0 && opts.resizeTo <= 5)) throw new Error('--resize-to must be an integer 0..5');
-  if (opts.containerPort !== undefined && !(Number.isInteger(opts.containerPort) && opts.containerPort >= 1 && opts.containerPort <= 65535)) throw new Error('--container-port must be a port number');
+  if (!(opts.minSize >= 0 && opts.maxSize >= opts.minSize && opts.maxSize <= 5))
+    throw new Error('sizes must satisfy 0 <= min <= max <= 5');
+  if (opts.resizeTo !== undefined && !(Number.isInteger(opts.resizeTo) && opts.resizeTo >= 0 && opts.resizeTo <= 5))
+    throw new Error('--resize-to must be an integer 0..5');
+  if (
+    opts.containerPort !== undefined &&
+    !(Number.isInteger(opts.containerPort) && opts.containerPort >= 1 && opts.containerPort <= 65535)
+  )
+    throw new Error('--container-port must be a port number');
   return opts;
 }
 
 /** NODE_OPTIONS of the operator: --node-options plus the CPU profile flags. */
-export function nodeOptions(opts: Options, n: number, workers: number, run: number): Record<string, string> | undefined {
+export function nodeOptions(
+  opts: Options,
+  n: number,
+  workers: number,
+  run: number,
+): Record<string, string> | undefined {
   const parts = [opts.nodeOptions ?? ''];
-  if (opts.cpuProf) parts.push(`--cpu-prof --cpu-prof-dir=${opts.cpuProf} --cpu-prof-name=operator-n${n}-w${workers}-r${run}.cpuprofile`);
+  if (opts.cpuProf)
+    parts.push(
+      `--cpu-prof --cpu-prof-dir=${opts.cpuProf} --cpu-prof-name=operator-n${n}-w${workers}-r${run}.cpuprofile`,
+    );
   const value = parts.join(' ').trim();
   return value ? { NODE_OPTIONS: value } : undefined;
 }
 
-export const log = (m: string) => process.stderr.write(`[bench:operator ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+export const log = (m: string) =>
+  process.stderr.write(`[bench:operator ${new Date().toISOString().slice(11, 19)}] ${m}\n`);

@@ -44,7 +44,8 @@ export class Tracker {
         this.lastEventAt = at;
         const st = this.crs.get(d.metadata?.name);
         if (!st || type === 'DELETED' || st.sentAt === undefined) return;
-        if (st.deploymentAt === undefined && (this.phase !== 'update' || d.spec?.replicas === st.size)) st.deploymentAt = at;
+        if (st.deploymentAt === undefined && (this.phase !== 'update' || d.spec?.replicas === st.size))
+          st.deploymentAt = at;
         st.deploymentReady = this.opts.tier === 'workload' ? deploymentReady(d, st.size) : d.spec?.replicas === st.size;
         if (st.deploymentReady) st.deploymentReadyAt ??= at;
       }),
@@ -97,7 +98,9 @@ export class Tracker {
         lastReport = performance.now();
         const deps = states.filter((s) => s.deploymentAt !== undefined).length;
         const ready = states.filter((s) => s.deploymentReady).length;
-        log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: deployments ${deps}/${n}, ready ${ready}/${n}, converged ${done}/${n}`);
+        log(
+          `  ${((performance.now() - t0) / 1000).toFixed(0)} s: deployments ${deps}/${n}, ready ${ready}/${n}, converged ${done}/${n}`,
+        );
       }
       await sleep(25);
     }
@@ -119,11 +122,28 @@ export class Tracker {
     return {
       converged,
       convergedCount: states.filter((s) => s.deploymentReady && s.crReady).length,
-      allSentMs: round(maxOf((s) => s.respondedAt), 0),
-      allDeploymentsMs: round(maxOf((s) => s.deploymentAt), 0),
-      allDeploymentsAvailableMs: this.opts.tier === 'workload' ? round(maxOf((s) => s.deploymentReadyAt), 0) : undefined,
-      allStatusMs: round(maxOf((s) => s.crReadyAt), 0),
-      latencyClientMs: roundStats(latencyStats(states.filter((s) => s.deploymentAt !== undefined).map((s) => s.deploymentAt! - s.sentAt!))),
+      allSentMs: round(
+        maxOf((s) => s.respondedAt),
+        0,
+      ),
+      allDeploymentsMs: round(
+        maxOf((s) => s.deploymentAt),
+        0,
+      ),
+      allDeploymentsAvailableMs:
+        this.opts.tier === 'workload'
+          ? round(
+              maxOf((s) => s.deploymentReadyAt),
+              0,
+            )
+          : undefined,
+      allStatusMs: round(
+        maxOf((s) => s.crReadyAt),
+        0,
+      ),
+      latencyClientMs: roundStats(
+        latencyStats(states.filter((s) => s.deploymentAt !== undefined).map((s) => s.deploymentAt! - s.sentAt!)),
+      ),
       requestMs: roundStats(latencyStats(states.map((s) => s.respondedAt! - s.sentAt!))),
     };
   }
@@ -181,9 +201,13 @@ export async function createPhase(ctx: PhaseContext, names: string[]): Promise<P
   names.forEach((name, i) => tracker.crs.set(name, { size: sizeFor(i), deploymentReady: false, crReady: false }));
   log(`  creating ${ctx.n} Memcached objects`);
   const t0 = performance.now();
-  await tracker.sendAll(names, (name) => ctx.client.request('POST', CR_PATH, crBody(opts, name, tracker.crs.get(name)!.size)));
+  await tracker.sendAll(names, (name) =>
+    ctx.client.request('POST', CR_PATH, crBody(opts, name, tracker.crs.get(name)!.size)),
+  );
   const fig = tracker.figures(t0, await tracker.waitConverged(t0, ctx.operator.check));
-  log(`  create: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`);
+  log(
+    `  create: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`,
+  );
   await tracker.quiesce();
   return fig;
 }
@@ -208,13 +232,31 @@ export async function updatePhase(ctx: PhaseContext, names: string[]): Promise<P
   const nextSize = (s: number) => opts.resizeTo ?? (s >= opts.maxSize ? opts.minSize : s + 1);
   tracker.phase = 'update';
   for (const st of tracker.crs.values()) {
-    Object.assign(st, { size: nextSize(st.size), sentAt: undefined, respondedAt: undefined, deploymentAt: undefined, deploymentReady: false, deploymentReadyAt: undefined, crReady: false, crReadyAt: undefined });
+    Object.assign(st, {
+      size: nextSize(st.size),
+      sentAt: undefined,
+      respondedAt: undefined,
+      deploymentAt: undefined,
+      deploymentReady: false,
+      deploymentReadyAt: undefined,
+      crReady: false,
+      crReadyAt: undefined,
+    });
   }
   log(`  patching every size`);
   const t1 = performance.now();
-  await tracker.sendAll(names, (name) => ctx.client.request('PATCH', `${CR_PATH}/${name}`, { spec: { size: tracker.crs.get(name)!.size } }, 'application/merge-patch+json'));
+  await tracker.sendAll(names, (name) =>
+    ctx.client.request(
+      'PATCH',
+      `${CR_PATH}/${name}`,
+      { spec: { size: tracker.crs.get(name)!.size } },
+      'application/merge-patch+json',
+    ),
+  );
   const fig = tracker.figures(t1, await tracker.waitConverged(t1, ctx.operator.check));
-  log(`  update: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`);
+  log(
+    `  update: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`,
+  );
   await tracker.quiesce();
   return fig;
 }

@@ -39,13 +39,22 @@ export interface RunRecord {
 }
 
 /** Per CR, from the audit log: the admin's CR create/patch done → the operator's Deployment create/patch (or update) done. */
-function serverLatency(records: AuditRecord[], opRecords: AuditRecord[], verb: string, from: number, to: number, opVerbs: readonly string[] = [verb]) {
+function serverLatency(
+  records: AuditRecord[],
+  opRecords: AuditRecord[],
+  verb: string,
+  from: number,
+  to: number,
+  opVerbs: readonly string[] = [verb],
+) {
   const crDone = new Map<string, number>();
-  for (const r of inWindow(records, from, to)) if (r.user === ADMIN_USER && r.verb === verb && r.resource === 'memcacheds' && r.name) crDone.set(r.name, r.at);
+  for (const r of inWindow(records, from, to))
+    if (r.user === ADMIN_USER && r.verb === verb && r.resource === 'memcacheds' && r.name) crDone.set(r.name, r.at);
   const out: number[] = [];
   const seen = new Set<string>();
   for (const r of inWindow(opRecords, from, to)) {
-    if (!opVerbs.includes(r.verb) || r.resource !== 'deployments' || !r.name || seen.has(r.name) || r.code >= 300) continue;
+    if (!opVerbs.includes(r.verb) || r.resource !== 'deployments' || !r.name || seen.has(r.name) || r.code >= 300)
+      continue;
     const c = crDone.get(r.name);
     if (c === undefined || r.at < c) continue;
     seen.add(r.name);
@@ -61,11 +70,26 @@ const cpuShare = (a: Snapshot, b: Snapshot): CpuShare => ({
 const cpuDelta = (a?: ProcSample, b?: ProcSample) => (a && b ? round(b.cpuSeconds - a.cpuSeconds, 2) : undefined);
 
 /** The create or update phase between snapshots `a` and `b`. */
-function phaseResult(fig: PhaseFigures, verb: string, records: AuditRecord[], opRecords: AuditRecord[], user: string, a: Snapshot, b: Snapshot): PhaseResult {
+function phaseResult(
+  fig: PhaseFigures,
+  verb: string,
+  records: AuditRecord[],
+  opRecords: AuditRecord[],
+  user: string,
+  a: Snapshot,
+  b: Snapshot,
+): PhaseResult {
   return {
     ...fig,
     // a resize reaches the Deployment as a patch (ours: server-side apply) or an update (the Go sample: PUT)
-    latencyServerMs: serverLatency(records, opRecords, verb, a.wall, b.wall, verb === 'patch' ? ['patch', 'update'] : [verb]),
+    latencyServerMs: serverLatency(
+      records,
+      opRecords,
+      verb,
+      a.wall,
+      b.wall,
+      verb === 'patch' ? ['patch', 'update'] : [verb],
+    ),
     operatorRequests: summarize(inWindow(opRecords, a.wall, b.wall)),
     otherClients: clientRates(records, a.wall, b.wall, user),
     cpuSeconds: cpuDelta(a.proc, b.proc),
@@ -75,7 +99,12 @@ function phaseResult(fig: PhaseFigures, verb: string, records: AuditRecord[], op
   };
 }
 
-function idleResult(opRecords: AuditRecord[], a: Snapshot, b: Snapshot, samples: { t: number; p: ProcSample }[]): IdleResult {
+function idleResult(
+  opRecords: AuditRecord[],
+  a: Snapshot,
+  b: Snapshot,
+  samples: { t: number; p: ProcSample }[],
+): IdleResult {
   const ops = inWindow(opRecords, a.wall, b.wall);
   const writes = ops.filter((r) => WRITE_VERBS.has(r.verb));
   const leaseWrites = writes.filter((r) => r.resource === 'leases').length;
@@ -88,7 +117,13 @@ function idleResult(opRecords: AuditRecord[], a: Snapshot, b: Snapshot, samples:
     cpuSeconds: cpuDelta(a.proc, b.proc),
     rssStartMiB: round(samples[0]?.p.rssMiB),
     rssEndMiB: round(samples.at(-1)?.p.rssMiB),
-    rssSlopeMiBPerMin: round(slope(samples.map((s) => s.t / 60_000), samples.map((s) => s.p.rssMiB)), 2),
+    rssSlopeMiBPerMin: round(
+      slope(
+        samples.map((s) => s.t / 60_000),
+        samples.map((s) => s.p.rssMiB),
+      ),
+      2,
+    ),
     heapUsedStartMiB: round((a.opm?.get('nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20),
     heapUsedEndMiB: round((b.opm?.get('nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20),
     operatorMetrics: metricsDelta(a.opm, b.opm),
@@ -122,18 +157,28 @@ export async function runResult(r: RunRecord): Promise<RunResult> {
     create: phaseResult(r.createFig, 'create', records, opRecords, r.user, s0, s1),
     idle: idleResult(opRecords, s1, s2, r.idleSamples),
     update: phaseResult(r.updateFig, 'patch', records, opRecords, r.user, s2, s3),
-    operatorTotal: { requests: summarize(fromStart.filter((x) => x.at >= r.operatorStartedWall)), cpuSeconds: round(s3.proc?.cpuSeconds, 2), peakRssMiB: round(s3.proc?.hwmMiB) },
+    operatorTotal: {
+      requests: summarize(fromStart.filter((x) => x.at >= r.operatorStartedWall)),
+      cpuSeconds: round(s3.proc?.cpuSeconds, 2),
+      peakRssMiB: round(s3.proc?.hwmMiB),
+    },
     limits: r.limits,
     single: opts.single
       ? {
           count: r.singles.length,
-          latencyClientMs: roundStats(latencyStats(r.singles.filter((s) => s.deploymentAt !== undefined).map((s) => s.deploymentAt! - s.sentAt!))),
+          latencyClientMs: roundStats(
+            latencyStats(r.singles.filter((s) => s.deploymentAt !== undefined).map((s) => s.deploymentAt! - s.sentAt!)),
+          ),
           latencyServerMs: serverLatency(records, opRecords, 'create', r.singleWindow[0], r.singleWindow[1]),
           requestMs: roundStats(latencyStats(r.singles.map((s) => s.respondedAt! - s.sentAt!))),
         }
       : undefined,
     cpuByComponent: { create: cpuShare(s0, s1), idle: cpuShare(s1, s2), update: cpuShare(s2, s3) },
-    metricCrossCheck: EXCLUSIVE.map((e, i) => ({ series: `${e.metric[0]} ${e.metric[1]}${e.metric[2] ? '/' + e.metric[2] : ''}`, metric: after[i] - before[i], audit: auditCounts[e.audit] ?? 0 })),
+    metricCrossCheck: EXCLUSIVE.map((e, i) => ({
+      series: `${e.metric[0]} ${e.metric[1]}${e.metric[2] ? '/' + e.metric[2] : ''}`,
+      metric: after[i] - before[i],
+      audit: auditCounts[e.audit] ?? 0,
+    })),
   };
 }
 
@@ -201,26 +246,63 @@ export function printTables(opts: Options, summaries: Summary[], runs: RunResult
     console.log(`| ${cols.map(() => '---').join(' | ')} |`);
     for (const s of summaries) console.log(`| ${cols.map((c) => f(s[c[1]])).join(' | ')} |`);
   };
-  table('create N at once (medians over runs; latencies per CR: client = request sent → Deployment on our watch, server = audit CR created → Deployment created)', [
-    ['N', 'n'], ['workers', 'workers'], ['runs', 'runs'], ['converged', 'converged'],
-    ['all Deployments s', 'createAllDeploymentsS'], ['all Available s', 'createAllAvailableS'], ['all CR status s', 'createAllStatusS'],
-    ['p50 ms', 'createP50Ms'], ['p99 ms', 'createP99Ms'], ['max ms', 'createMaxMs'],
-    ['server p50/p99 ms', '_sc'], ['CR POST p50/p99 ms', '_cr'],
-    ['op requests', 'createOpRequests'], ['op writes', 'createOpWrites'], ['op CPU s', 'createOpCpuS'],
-  ].map((c) => c as [string, string]));
+  table(
+    'create N at once (medians over runs; latencies per CR: client = request sent → Deployment on our watch, server = audit CR created → Deployment created)',
+    [
+      ['N', 'n'],
+      ['workers', 'workers'],
+      ['runs', 'runs'],
+      ['converged', 'converged'],
+      ['all Deployments s', 'createAllDeploymentsS'],
+      ['all Available s', 'createAllAvailableS'],
+      ['all CR status s', 'createAllStatusS'],
+      ['p50 ms', 'createP50Ms'],
+      ['p99 ms', 'createP99Ms'],
+      ['max ms', 'createMaxMs'],
+      ['server p50/p99 ms', '_sc'],
+      ['CR POST p50/p99 ms', '_cr'],
+      ['op requests', 'createOpRequests'],
+      ['op writes', 'createOpWrites'],
+      ['op CPU s', 'createOpCpuS'],
+    ].map((c) => c as [string, string]),
+  );
   table('change every size (medians)', [
-    ['N', 'n'], ['workers', 'workers'],
-    ['all Deployments s', 'updateAllDeploymentsS'], ['all Available s', 'updateAllAvailableS'], ['all CR status s', 'updateAllStatusS'],
-    ['p50 ms', 'updateP50Ms'], ['p99 ms', 'updateP99Ms'], ['max ms', 'updateMaxMs'], ['server p50/p99 ms', '_su'],
-    ['op requests', 'updateOpRequests'], ['op writes', 'updateOpWrites'], ['op CPU s', 'updateOpCpuS'],
+    ['N', 'n'],
+    ['workers', 'workers'],
+    ['all Deployments s', 'updateAllDeploymentsS'],
+    ['all Available s', 'updateAllAvailableS'],
+    ['all CR status s', 'updateAllStatusS'],
+    ['p50 ms', 'updateP50Ms'],
+    ['p99 ms', 'updateP99Ms'],
+    ['max ms', 'updateMaxMs'],
+    ['server p50/p99 ms', '_su'],
+    ['op requests', 'updateOpRequests'],
+    ['op writes', 'updateOpWrites'],
+    ['op CPU s', 'updateOpCpuS'],
   ]);
   table(`one CR at a time on a quiet system, ${opts.single} CRs (medians)`, [
-    ['N', 'n'], ['workers', 'workers'], ['p50 ms', 'singleP50Ms'], ['p99 ms', 'singleP99Ms'], ['max ms', 'singleMaxMs'], ['server p50 ms', 'singleServerP50Ms'], ['server max ms', 'singleServerMaxMs'],
+    ['N', 'n'],
+    ['workers', 'workers'],
+    ['p50 ms', 'singleP50Ms'],
+    ['p99 ms', 'singleP99Ms'],
+    ['max ms', 'singleMaxMs'],
+    ['server p50 ms', 'singleServerP50Ms'],
+    ['server max ms', 'singleServerMaxMs'],
   ]);
   table(`idle ${opts.idleS} s and process (medians)`, [
-    ['N', 'n'], ['workers', 'workers'], ['idle writes', 'idleWrites'], ['idle writes excl. lease', 'idleWritesExclLease'], ['idle requests', 'idleRequests'],
-    ['idle CPU s', 'idleCpuS'], ['idle RSS slope MiB/min', 'idleRssSlopeMiBPerMin'], ['peak RSS MiB', 'peakRssMiB'], ['CPU s total', 'totalCpuS'],
-    ['limits cpu/memory', 'limits'], ['cgroup peak MiB', 'cgroupPeakMemoryMiB'], ['OOM kills', 'oomKills'], ['CPU throttled s', 'cpuThrottledS'],
+    ['N', 'n'],
+    ['workers', 'workers'],
+    ['idle writes', 'idleWrites'],
+    ['idle writes excl. lease', 'idleWritesExclLease'],
+    ['idle requests', 'idleRequests'],
+    ['idle CPU s', 'idleCpuS'],
+    ['idle RSS slope MiB/min', 'idleRssSlopeMiBPerMin'],
+    ['peak RSS MiB', 'peakRssMiB'],
+    ['CPU s total', 'totalCpuS'],
+    ['limits cpu/memory', 'limits'],
+    ['cgroup peak MiB', 'cgroupPeakMemoryMiB'],
+    ['OOM kills', 'oomKills'],
+    ['CPU throttled s', 'cpuThrottledS'],
   ]);
   // where the CPU went
   const comps = [...new Set(runs.flatMap((r) => Object.keys(r.cpuByComponent.create.cpuS)))];
@@ -231,18 +313,24 @@ export function printTables(opts: Options, summaries: Summary[], runs: RunResult
     for (const sm of summaries) {
       const rs = runs.filter((r) => r.n === sm.n && r.workers === sm.workers);
       const cell = (c: string) => f(round(median(rs.map((r) => r.cpuByComponent[phase].cpuS[c])), 1));
-      console.log(`| ${sm.n} | ${sm.workers} | ${f(round(median(rs.map((r) => r.cpuByComponent[phase].wallS)), 1))} | ${comps.map(cell).join(' | ')} |`);
+      console.log(
+        `| ${sm.n} | ${sm.workers} | ${f(round(median(rs.map((r) => r.cpuByComponent[phase].wallS)), 1))} | ${comps.map(cell).join(' | ')} |`,
+      );
     }
   }
   // the other clients of the apiserver (the controllers that turn Deployments into Available pods)
-  console.log('\nother API clients in the create phase (audit log; first run of each configuration): requests, mean/s, busiest second');
+  console.log(
+    '\nother API clients in the create phase (audit log; first run of each configuration): requests, mean/s, busiest second',
+  );
   console.log('| N | workers | clients |');
   console.log('| --- | --- | --- |');
   const firsts = new Set<string>();
   for (const r of runs) {
     if (firsts.has(`${r.n}/${r.workers}`)) continue;
     firsts.add(`${r.n}/${r.workers}`);
-    const top = Object.entries(r.create.otherClients).slice(0, 6).map(([c, v]) => `${c} ${v.requests} (${v.perSecond}/s, peak ${v.peakPerSecond})`);
+    const top = Object.entries(r.create.otherClients)
+      .slice(0, 6)
+      .map(([c, v]) => `${c} ${v.requests} (${v.perSecond}/s, peak ${v.peakPerSecond})`);
     console.log(`| ${r.n} | ${r.workers} | ${top.join('; ')} |`);
   }
   // operator requests by verb, per phase, of the first run of each configuration
@@ -254,8 +342,15 @@ export function printTables(opts: Options, summaries: Summary[], runs: RunResult
     const key = `${r.n}/${r.workers}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    for (const [name, s] of [['create', r.create.operatorRequests], ['idle', r.idle.operatorRequests], ['update', r.update.operatorRequests]] as const) {
-      const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+    for (const [name, s] of [
+      ['create', r.create.operatorRequests],
+      ['idle', r.idle.operatorRequests],
+      ['update', r.update.operatorRequests],
+    ] as const) {
+      const fmt = (o: Record<string, number>) =>
+        Object.entries(o)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
       console.log(`| ${r.n} | ${r.workers} | ${name} | ${s.total} | ${fmt(s.byVerb)} | ${fmt(s.byVerbResource)} |`);
     }
   }
@@ -273,7 +368,13 @@ export interface Provenance {
 }
 
 /** Summarizes per configuration and writes the JSON (after every run, so a crash keeps what was measured); `final` also prints the tables. */
-export function writeResults(opts: Options, about: Provenance, runs: RunResult[], errors: { n: number; workers: number; run: number; error: string }[], final: boolean): void {
+export function writeResults(
+  opts: Options,
+  about: Provenance,
+  runs: RunResult[],
+  errors: { n: number; workers: number; run: number; error: string }[],
+  final: boolean,
+): void {
   const summaries: Summary[] = [];
   for (const n of opts.ns) {
     for (const workers of opts.workers) {
@@ -309,8 +410,11 @@ export function writeResults(opts: Options, about: Provenance, runs: RunResult[]
   );
   if (final) {
     const m = about.machine;
-    console.log(`operator benchmark: tier ${opts.tier}, sizes ${opts.minSize}..${opts.maxSize}, idle ${opts.idleS} s, ${m.cores} cores, Node ${m.node}, commit ${about.commit}${about.dirty ? '+dirty' : ''}`);
+    console.log(
+      `operator benchmark: tier ${opts.tier}, sizes ${opts.minSize}..${opts.maxSize}, idle ${opts.idleS} s, ${m.cores} cores, Node ${m.node}, commit ${about.commit}${about.dirty ? '+dirty' : ''}`,
+    );
     printTables(opts, summaries, runs);
-    for (const e of errors) console.log(`\nrun N=${e.n} workers=${e.workers} #${e.run} failed: ${e.error.split('\n')[0]}`);
+    for (const e of errors)
+      console.log(`\nrun N=${e.n} workers=${e.workers} #${e.run} failed: ${e.error.split('\n')[0]}`);
   }
 }

@@ -10,12 +10,20 @@ import type { Subject } from './subject';
 import type { RunResult } from './types';
 
 /** One run: set up, the four phases, attribution; always tears down. */
-export async function runOnce(opts: Options, subject: Subject, n: number, workers: number, run: number): Promise<RunResult> {
+export async function runOnce(
+  opts: Options,
+  subject: Subject,
+  n: number,
+  workers: number,
+  run: number,
+): Promise<RunResult> {
   const maxSize = Math.max(1, opts.maxSize, opts.resizeTo ?? 0);
   const nodes = opts.tier === 'api' ? 0 : (opts.nodes ?? Math.max(1, Math.ceil((n * maxSize) / 100)));
   const env = new RunEnv(nodes);
   try {
-    log(`run ${run}: ${subject.name} N=${n} workers=${workers} tier=${opts.tier} nodes=${nodes}: starting control plane`);
+    log(
+      `run ${run}: ${subject.name} N=${n} workers=${workers} tier=${opts.tier} nodes=${nodes}: starting control plane`,
+    );
     await setUpCluster(opts, env, subject);
     const cp = env.cp!;
     const client = env.client!;
@@ -38,7 +46,11 @@ export async function runOnce(opts: Options, subject: Subject, n: number, worker
     const singleEnd = Date.now();
 
     return await runResult({
-      opts, n, workers, run, nodes,
+      opts,
+      n,
+      workers,
+      run,
+      nodes,
       operator: subject.name,
       user: subject.user,
       loadStart: env.loadStart,

@@ -84,7 +84,10 @@ export async function setUpCluster(opts: Options, env: RunEnv, subject: Subject)
   const client = new RawClient(cp.server, cp.pki, opts.concurrency);
   env.client = client;
   await client.json('POST', '/api/v1/namespaces', {
-    metadata: { name: NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+    metadata: {
+      name: NS,
+      labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' },
+    },
   });
   if (opts.tier === 'workload') {
     // pods need the namespace's default ServiceAccount (the serviceaccount controller makes it)
@@ -94,7 +97,12 @@ export async function setUpCluster(opts: Options, env: RunEnv, subject: Subject)
       { timeoutMs: 60_000, intervalMs: 100 },
     );
   }
-  env.saKubeconfig = (await cp.serviceAccountKubeconfig(subject.namespace, subject.serviceAccount, { create: false, expirationSeconds: 4 * 3600 })).path;
+  env.saKubeconfig = (
+    await cp.serviceAccountKubeconfig(subject.namespace, subject.serviceAccount, {
+      create: false,
+      expirationSeconds: 4 * 3600,
+    })
+  ).path;
 }
 
 /** The operator of a run once its workers started. */
@@ -118,7 +126,10 @@ function limitGroup(opts: Options, name: string): { limits: RunResult['limits'];
   if (!opts.limits) return { limits };
   const spec = synthesizedOperator().limits;
   Object.assign(limits, spec);
-  const g = spec.cpu && spec.memory ? createLimitGroup(name, parseLimits(spec.cpu, spec.memory)) : { error: 'the Deployment sets no cpu and memory limits' };
+  const g =
+    spec.cpu && spec.memory
+      ? createLimitGroup(name, parseLimits(spec.cpu, spec.memory))
+      : { error: 'the Deployment sets no cpu and memory limits' };
   if ('error' in g) {
     limits.error = g.error;
     log(`WARNING: the operator runs without its limits: ${g.error}`);
@@ -129,7 +140,13 @@ function limitGroup(opts: Options, name: string): { limits: RunResult['limits'];
 }
 
 /** Starts the operator as deployed (under its limits unless --no-limits) and waits for its workers. */
-export async function startBenchOperator(opts: Options, env: RunEnv, n: number, workers: number, run: number): Promise<BenchOperator> {
+export async function startBenchOperator(
+  opts: Options,
+  env: RunEnv,
+  n: number,
+  workers: number,
+  run: number,
+): Promise<BenchOperator> {
   const extraArgs = [`--max-concurrent-reconciles=${workers}`];
   if (opts.leaderElect) extraArgs.push(`--leader-election-id=bench-${process.pid}-${n}-${workers}-${run}.${GROUP}`);
   else extraArgs.push('--leader-elect=false');
@@ -156,7 +173,9 @@ export async function startBenchOperator(opts: Options, env: RunEnv, n: number, 
     if (p.exitCode === null && p.signalCode === null) return;
     const tail = op.text().split('\n').slice(-25).join('\n');
     const cg = group ? `; its cgroup: ${JSON.stringify(group.stats())}` : '';
-    throw new Error(`the operator exited (code ${p.exitCode}, signal ${p.signalCode})${cg}; its last log lines:\n${tail}`);
+    throw new Error(
+      `the operator exited (code ${p.exitCode}, signal ${p.signalCode})${cg}; its last log lines:\n${tail}`,
+    );
   };
   const metricsPort = await op.metricsPort();
   await sleep(1000);

@@ -2,7 +2,14 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
-import { createTestNamespace, kubeConfig, restrictedContainerSecurityContext, restrictedPodSecurityContext, sharedCluster, type TestNamespace } from '../support/shared';
+import {
+  createTestNamespace,
+  kubeConfig,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  sharedCluster,
+  type TestNamespace,
+} from '../support/shared';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -55,27 +62,37 @@ describe('shared workload-tier control plane', () => {
             metadata: { labels },
             spec: {
               securityContext: restrictedPodSecurityContext,
-              containers: [{ name: 'app', image: 'registry.invalid/app:1', securityContext: restrictedContainerSecurityContext }],
+              containers: [
+                { name: 'app', image: 'registry.invalid/app:1', securityContext: restrictedContainerSecurityContext },
+              ],
             },
           },
         },
       },
     });
-    const running = await waitFor('2 Running pods', async () => {
-      const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=smoke' });
-      const ok = pods.items.filter(isRunningReady);
-      return ok.length === 2 && ok;
-    }, { timeoutMs: 60_000 });
+    const running = await waitFor(
+      '2 Running pods',
+      async () => {
+        const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=smoke' });
+        const ok = pods.items.filter(isRunningReady);
+        return ok.length === 2 && ok;
+      },
+      { timeoutMs: 60_000 },
+    );
     const nodeNames = (process.env.TEST_CLUSTER_NODES ?? '').split(',');
     for (const pod of running) expect(nodeNames).toContain(pod.spec?.nodeName);
 
     const victim = running[0].metadata!.name!;
     await core.deleteNamespacedPod({ namespace: ns.name, name: victim });
-    await waitFor('a replacement pod', async () => {
-      const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=smoke' });
-      const ok = pods.items.filter(isRunningReady);
-      return ok.length === 2 && ok.every((p) => p.metadata?.name !== victim);
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'a replacement pod',
+      async () => {
+        const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=smoke' });
+        const ok = pods.items.filter(isRunningReady);
+        return ok.length === 2 && ok.every((p) => p.metadata?.name !== victim);
+      },
+      { timeoutMs: 60_000 },
+    );
 
     const dep = await waitFor('Deployment available', async () => {
       const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'smoke' });
@@ -94,13 +111,18 @@ describe('shared workload-tier control plane', () => {
     });
     await expect(create).rejects.toMatchObject({ code: 403 });
     await create.catch((err: { body?: string }) => {
-      expect((JSON.parse(String(err.body)) as { message: string }).message).toMatch(/violates PodSecurity "restricted:latest"/);
+      expect((JSON.parse(String(err.body)) as { message: string }).message).toMatch(
+        /violates PodSecurity "restricted:latest"/,
+      );
     });
   });
 
   test('RBAC: a user without rights gets 403', async () => {
     const { kubeConfig: kc } = await sharedCluster().userKubeconfig('nobody', ['team-without-rights']);
-    const err = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: ns.name }).catch((e: unknown) => e);
+    const err = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .listNamespacedPod({ namespace: ns.name })
+      .catch((e: unknown) => e);
     expect(status(err)).toBe(403);
   });
 
@@ -108,7 +130,10 @@ describe('shared workload-tier control plane', () => {
     const rbac = kubeConfig().makeApiClient(k8s.RbacAuthorizationV1Api);
     await rbac.createNamespacedRole({
       namespace: ns.name,
-      body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] },
+      body: {
+        metadata: { name: 'pod-reader' },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
+      },
     });
     await rbac.createNamespacedRoleBinding({
       namespace: ns.name,

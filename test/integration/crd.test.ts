@@ -10,7 +10,7 @@ import { installOperatorPrerequisites, kubectl, type KubectlResult } from '../..
 import { loadDist } from '../support/dist';
 import { MEMCACHED_VERSION, memcachedGroup, PORT_DEFAULT } from '../../constructs/memcached-api';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 const KUBECONFIG = process.env.TEST_KUBECONFIG!;
 const GROUP = memcachedGroup();
 const VERSION = MEMCACHED_VERSION;
@@ -22,9 +22,16 @@ const schema = crd.spec.versions[0].schema.openAPIV3Schema;
 
 let ns: TestNamespace;
 const k = (...args: string[]): Promise<KubectlResult> => kubectl(KUBECONFIG, ['-n', ns.name, ...args]);
-const manifest = (name: string, spec?: object) => JSON.stringify({ apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, ...(spec === undefined ? {} : { spec }) });
+const manifest = (name: string, spec?: object) =>
+  JSON.stringify({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Memcached',
+    metadata: { name },
+    ...(spec === undefined ? {} : { spec }),
+  });
 /** `kubectl create -f -` (a POST, like most clients do). */
-const create = (name: string, spec?: object, ...flags: string[]) => kubectl(KUBECONFIG, ['-n', ns.name, 'create', ...flags, '-o', 'json', '-f', '-'], manifest(name, spec));
+const create = (name: string, spec?: object, ...flags: string[]) =>
+  kubectl(KUBECONFIG, ['-n', ns.name, 'create', ...flags, '-o', 'json', '-f', '-'], manifest(name, spec));
 const get = async (name: string): Promise<any> => {
   const r = await k('get', 'memcached', name, '-o', 'json');
   if (r.code !== 0) throw new Error(`kubectl get memcached ${name}: ${r.stderr}`);
@@ -52,10 +59,19 @@ afterAll(async () => {
 
 describe('Memcached CRD on kube-apiserver', () => {
   it('is the CRD from dist/ (established, namespaced, short name mc, scale and status subresources)', async () => {
-    const live = await kc.makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name: crd.metadata.name });
+    const live = await kc
+      .makeApiClient(k8s.ApiextensionsV1Api)
+      .readCustomResourceDefinition({ name: crd.metadata.name });
     expect(live.spec.scope).toBe('Namespaced');
     expect(live.spec.names.shortNames).toEqual(['mc']);
-    expect(live.spec.versions[0].subresources).toEqual({ status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } });
+    expect(live.spec.versions[0].subresources).toEqual({
+      status: {},
+      scale: {
+        specReplicasPath: '.spec.size',
+        statusReplicasPath: '.status.replicas',
+        labelSelectorPath: '.status.selector',
+      },
+    });
     expect(live.status?.acceptedNames?.shortNames).toEqual(['mc']);
   });
 
@@ -74,25 +90,70 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
 
     it('size 0 is kept (a default fills only what is missing), and so are the bounds 5 and 65535', async () => {
-      expect(JSON.parse(ok(await create('zero', { size: 0, containerPort: 1 })).stdout).spec).toEqual({ size: 0, containerPort: 1 });
-      expect(JSON.parse(ok(await create('max', { size: 5, containerPort: 65535 })).stdout).spec).toEqual({ size: 5, containerPort: 65535 });
+      expect(JSON.parse(ok(await create('zero', { size: 0, containerPort: 1 })).stdout).spec).toEqual({
+        size: 0,
+        containerPort: 1,
+      });
+      expect(JSON.parse(ok(await create('max', { size: 5, containerPort: 65535 })).stdout).spec).toEqual({
+        size: 5,
+        containerPort: 65535,
+      });
     });
 
     it('defaults apply to server-side apply as well', async () => {
-      ok(await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'], manifest('applied', {})));
+      ok(
+        await kubectl(
+          KUBECONFIG,
+          ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'],
+          manifest('applied', {}),
+        ),
+      );
       expect((await get('applied')).spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
     });
   });
 
-  describe('validation: rejected with the schema\'s message, nothing stored', () => {
+  describe("validation: rejected with the schema's message, nothing stored", () => {
     const cases: [string, object, RegExp[]][] = [
-      ['negative size', { size: -1 }, [/spec\.size: Invalid value: -1: spec\.size in body should be greater than or equal to 0/]],
-      ['size above 5', { size: 6 }, [/spec\.size: Invalid value: 6: spec\.size in body should be less than or equal to 5/]],
-      ['non-integer size 1.5', { size: 1.5 }, [/spec\.size in body must be of type int32: "float64"/, /Checked value must be of type integer with format int32 in spec\.size/]],
-      ['string size "3"', { size: '3' }, [/spec\.size: Invalid value: "string": spec\.size in body must be of type integer: "string"/]],
-      ['containerPort 0', { containerPort: 0 }, [/spec\.containerPort: Invalid value: 0: spec\.containerPort in body should be greater than or equal to 1/]],
-      ['containerPort 70000', { containerPort: 70000 }, [/spec\.containerPort: Invalid value: 70000: spec\.containerPort in body should be less than or equal to 65535/]],
-      ['string containerPort', { containerPort: '80' }, [/spec\.containerPort in body must be of type integer: "string"/]],
+      [
+        'negative size',
+        { size: -1 },
+        [/spec\.size: Invalid value: -1: spec\.size in body should be greater than or equal to 0/],
+      ],
+      [
+        'size above 5',
+        { size: 6 },
+        [/spec\.size: Invalid value: 6: spec\.size in body should be less than or equal to 5/],
+      ],
+      [
+        'non-integer size 1.5',
+        { size: 1.5 },
+        [
+          /spec\.size in body must be of type int32: "float64"/,
+          /Checked value must be of type integer with format int32 in spec\.size/,
+        ],
+      ],
+      [
+        'string size "3"',
+        { size: '3' },
+        [/spec\.size: Invalid value: "string": spec\.size in body must be of type integer: "string"/],
+      ],
+      [
+        'containerPort 0',
+        { containerPort: 0 },
+        [/spec\.containerPort: Invalid value: 0: spec\.containerPort in body should be greater than or equal to 1/],
+      ],
+      [
+        'containerPort 70000',
+        { containerPort: 70000 },
+        [
+          /spec\.containerPort: Invalid value: 70000: spec\.containerPort in body should be less than or equal to 65535/,
+        ],
+      ],
+      [
+        'string containerPort',
+        { containerPort: '80' },
+        [/spec\.containerPort in body must be of type integer: "string"/],
+      ],
     ];
     it.each(cases)('%s', async (_what, spec, messages) => {
       const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
@@ -104,15 +165,37 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
 
     it('the messages name the bounds the schema in dist/ declares', () => {
-      expect(schema.properties.spec.properties.size).toMatchObject({ type: 'integer', format: 'int32', minimum: 0, maximum: 5, default: 1 });
-      expect(schema.properties.spec.properties.containerPort).toMatchObject({ type: 'integer', format: 'int32', minimum: 1, maximum: 65535, default: PORT_DEFAULT });
+      expect(schema.properties.spec.properties.size).toMatchObject({
+        type: 'integer',
+        format: 'int32',
+        minimum: 0,
+        maximum: 5,
+        default: 1,
+      });
+      expect(schema.properties.spec.properties.containerPort).toMatchObject({
+        type: 'integer',
+        format: 'int32',
+        minimum: 1,
+        maximum: 65535,
+        default: PORT_DEFAULT,
+      });
     });
 
     it('status is validated too (through the status subresource)', async () => {
       ok(await create('status-check', { size: 1 }));
-      const r = await k('patch', 'memcached', 'status-check', '--subresource=status', '--type=merge', '-p', '{"status":{"readyReplicas":-1}}');
+      const r = await k(
+        'patch',
+        'memcached',
+        'status-check',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        '{"status":{"readyReplicas":-1}}',
+      );
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/status\.readyReplicas: Invalid value: -1: readyReplicas in body should be greater than or equal to 0/);
+      expect(r.stderr).toMatch(
+        /status\.readyReplicas: Invalid value: -1: readyReplicas in body should be greater than or equal to 0/,
+      );
     });
   });
 
@@ -121,9 +204,21 @@ describe('Memcached CRD on kube-apiserver', () => {
     // dots); a Service name is a DNS-1035 label. The CRD's rules on metadata.name refuse the
     // difference at admission, with the reason.
     const refused: [string, string, RegExp][] = [
-      ['64 characters', 'a'.repeat(64), /metadata\.name: Invalid value: .*metadata\.name must be at most 63 characters: it is also the name of the cache's Service/],
-      ['253 characters', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, /metadata\.name must be at most 63 characters/],
-      ['a dot (a.b)', 'a.b', /metadata\.name: Invalid value: .*must consist of lower case letters, digits and '-', start with a letter .*\(no dots\): it is also the name of the cache's Service/],
+      [
+        '64 characters',
+        'a'.repeat(64),
+        /metadata\.name: Invalid value: .*metadata\.name must be at most 63 characters: it is also the name of the cache's Service/,
+      ],
+      [
+        '253 characters',
+        `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`,
+        /metadata\.name must be at most 63 characters/,
+      ],
+      [
+        'a dot (a.b)',
+        'a.b',
+        /metadata\.name: Invalid value: .*must consist of lower case letters, digits and '-', start with a letter .*\(no dots\): it is also the name of the cache's Service/,
+      ],
       ['a leading digit (1cache)', '1cache', /metadata\.name: Invalid value: .*start with a letter/],
     ];
     it.each(refused)('%s is refused with the reason, nothing stored', async (_what, name, message) => {
@@ -135,7 +230,11 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
 
     it('server-side apply is refused the same way', async () => {
-      const r = await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'], manifest('a.b', { size: 1 }));
+      const r = await kubectl(
+        KUBECONFIG,
+        ['-n', ns.name, 'apply', '--server-side', '--field-manager=crd-test', '-f', '-'],
+        manifest('a.b', { size: 1 }),
+      );
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/no dots/);
       expect(await exists('a.b')).toBe(false);
@@ -149,7 +248,10 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
 
     it('the rules are in the CRD from dist/', () => {
-      expect(schema['x-kubernetes-validations'].map((v: any) => v.fieldPath)).toEqual(['.metadata.name', '.metadata.name']);
+      expect(schema['x-kubernetes-validations'].map((v: any) => v.fieldPath)).toEqual([
+        '.metadata.name',
+        '.metadata.name',
+      ]);
     });
   });
 
@@ -162,8 +264,11 @@ describe('Memcached CRD on kube-apiserver', () => {
     //   a client that asks for nothing (client-node, curl) gets the API server's default,
     //   Warn: the field is pruned and the warning comes back as a response header.
     // Server-side apply always rejects it: the patch cannot be typed against the schema.
-    it('--validate=strict (and kubectl\'s default) rejects an unknown spec field', async () => {
-      for (const [name, flags] of [['strict-flag', ['--validate=strict']], ['strict-default', []]] as const) {
+    it("--validate=strict (and kubectl's default) rejects an unknown spec field", async () => {
+      for (const [name, flags] of [
+        ['strict-flag', ['--validate=strict']],
+        ['strict-default', []],
+      ] as const) {
         const r = await create(name, { size: 2, bogus: 1 }, ...flags);
         expect(r.code).not.toBe(0);
         expect(r.stderr).toMatch(/strict decoding error: unknown field "spec\.bogus"/);
@@ -178,7 +283,7 @@ describe('Memcached CRD on kube-apiserver', () => {
       expect((await get('warned')).spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
     });
 
-    it('--validate=false and the API server\'s default prune it', async () => {
+    it("--validate=false and the API server's default prune it", async () => {
       const r = await create('ignored', { size: 2, bogus: 1 }, '--validate=false');
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
       expect((await get('ignored')).spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
@@ -188,7 +293,12 @@ describe('Memcached CRD on kube-apiserver', () => {
         version: VERSION,
         namespace: ns.name,
         plural: 'memcacheds',
-        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name: 'raw' }, spec: { size: 2, bogus: 1 } },
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'Memcached',
+          metadata: { name: 'raw' },
+          spec: { size: 2, bogus: 1 },
+        },
       });
       expect(created.spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
       expect((await get('raw')).spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
@@ -196,7 +306,11 @@ describe('Memcached CRD on kube-apiserver', () => {
 
     it('server-side apply rejects it whatever --validate says', async () => {
       for (const v of ['strict', 'false']) {
-        const r = await kubectl(KUBECONFIG, ['-n', ns.name, 'apply', '--server-side', `--validate=${v}`, '--field-manager=crd-test', '-f', '-'], manifest(`ssa-${v}`, { size: 2, bogus: 1 }));
+        const r = await kubectl(
+          KUBECONFIG,
+          ['-n', ns.name, 'apply', '--server-side', `--validate=${v}`, '--field-manager=crd-test', '-f', '-'],
+          manifest(`ssa-${v}`, { size: 2, bogus: 1 }),
+        );
         expect(r.code).not.toBe(0);
         expect(r.stderr).toMatch(/\.spec\.bogus: field not declared in schema/);
         expect(await exists(`ssa-${v}`)).toBe(false);
@@ -219,27 +333,74 @@ describe('Memcached CRD on kube-apiserver', () => {
 
       const tooMany = await k('scale', 'memcached/scaled', '--replicas=6');
       expect(tooMany.code).not.toBe(0);
-      expect(tooMany.stderr).toMatch(/spec\.size: Invalid value: 6: spec\.size in body should be less than or equal to 5/);
+      expect(tooMany.stderr).toMatch(
+        /spec\.size: Invalid value: 6: spec\.size in body should be less than or equal to 5/,
+      );
       expect((await get('scaled')).spec.size).toBe(0);
     });
 
     it('reads spec.size, status.replicas and status.selector', async () => {
       ok(await create('scale-read', { size: 3 }));
-      ok(await k('patch', 'memcached', 'scale-read', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":2,"selector":"app.kubernetes.io/instance=scale-read"}}'));
-      const r = ok(await kubectl(KUBECONFIG, ['get', '--raw', `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/memcacheds/scale-read/scale`]));
+      ok(
+        await k(
+          'patch',
+          'memcached',
+          'scale-read',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          '{"status":{"replicas":2,"selector":"app.kubernetes.io/instance=scale-read"}}',
+        ),
+      );
+      const r = ok(
+        await kubectl(KUBECONFIG, [
+          'get',
+          '--raw',
+          `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/memcacheds/scale-read/scale`,
+        ]),
+      );
       const scale = JSON.parse(r.stdout);
-      expect(scale).toMatchObject({ kind: 'Scale', spec: { replicas: 3 }, status: { replicas: 2, selector: 'app.kubernetes.io/instance=scale-read' } });
+      expect(scale).toMatchObject({
+        kind: 'Scale',
+        spec: { replicas: 3 },
+        status: { replicas: 2, selector: 'app.kubernetes.io/instance=scale-read' },
+      });
     });
   });
 
   describe('kubectl get / explain', () => {
-    const columns = (out: string) => out.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const columns = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/));
 
     it('`kubectl get memcached` prints NAME SIZE READY AVAILABLE AGE, filled from spec and status', async () => {
       ok(await create('cols', { size: 3 }));
-      ok(await k('patch', 'memcached', 'cols', '--subresource=status', '--type=merge', '-p', JSON.stringify({
-        status: { readyReplicas: 2, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: '2 of 3 ready', lastTransitionTime: '2025-01-01T00:00:00Z' }] },
-      })));
+      ok(
+        await k(
+          'patch',
+          'memcached',
+          'cols',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({
+            status: {
+              readyReplicas: 2,
+              conditions: [
+                {
+                  type: 'Available',
+                  status: 'False',
+                  reason: 'MinimumReplicasUnavailable',
+                  message: '2 of 3 ready',
+                  lastTransitionTime: '2025-01-01T00:00:00Z',
+                },
+              ],
+            },
+          }),
+        ),
+      );
       const r = ok(await k('get', 'memcached', 'cols'));
       const [header, row] = columns(r.stdout);
       expect(header).toEqual(['NAME', 'SIZE', 'READY', 'AVAILABLE', 'AGE']);
@@ -258,7 +419,7 @@ describe('Memcached CRD on kube-apiserver', () => {
       expect(all.stdout).toContain('memcached.cache.example.com/cols');
     });
 
-    it('`kubectl explain memcached.spec.size` prints the field\'s description', async () => {
+    it("`kubectl explain memcached.spec.size` prints the field's description", async () => {
       const description: string = schema.properties.spec.properties.size.description;
       expect(description).toMatch(/Number of memcached pods/);
       // The published OpenAPI of a new CRD may lag its Established condition by a moment.
@@ -275,12 +436,19 @@ describe('Memcached CRD on kube-apiserver', () => {
     });
   });
 
-  describe('people\'s roles (memcached-editor aggregated into edit)', () => {
+  describe("people's roles (memcached-editor aggregated into edit)", () => {
     // A user bound to the built-in `edit` role in this namespace gets what memcached-editor
     // adds to it (the controller-manager's aggregation controller copies the rules over).
     const user = 'crd-test-editor';
     const canI = async (verb: string, resource: string, subresource?: string) => {
-      const r = await k('auth', 'can-i', verb, resource, ...(subresource ? [`--subresource=${subresource}`] : []), `--as=${user}`);
+      const r = await k(
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        ...(subresource ? [`--subresource=${subresource}`] : []),
+        `--as=${user}`,
+      );
       return r.stdout.trim();
     };
 
@@ -299,7 +467,16 @@ describe('Memcached CRD on kube-apiserver', () => {
 
     it('a status patch as the editor is forbidden and changes nothing; scaling works', async () => {
       ok(await create('edited', { size: 1 }));
-      const r = await k('patch', 'memcached', 'edited', '--subresource=status', '--type=merge', `--as=${user}`, '-p', '{"status":{"readyReplicas":1}}');
+      const r = await k(
+        'patch',
+        'memcached',
+        'edited',
+        '--subresource=status',
+        '--type=merge',
+        `--as=${user}`,
+        '-p',
+        '{"status":{"readyReplicas":1}}',
+      );
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/forbidden: User "crd-test-editor" cannot patch resource "memcacheds\/status"/);
       expect((await get('edited')).status).toBeUndefined();
@@ -312,7 +489,19 @@ describe('Memcached CRD on kube-apiserver', () => {
     it('a patch of spec through /status is ignored; status is written', async () => {
       ok(await create('st', { size: 1 }));
       const before = await get('st');
-      const r = ok(await k('patch', 'memcached', 'st', '--subresource=status', '--type=merge', '-o', 'json', '-p', '{"spec":{"size":5,"containerPort":1},"status":{"replicas":1,"readyReplicas":1}}'));
+      const r = ok(
+        await k(
+          'patch',
+          'memcached',
+          'st',
+          '--subresource=status',
+          '--type=merge',
+          '-o',
+          'json',
+          '-p',
+          '{"spec":{"size":5,"containerPort":1},"status":{"replicas":1,"readyReplicas":1}}',
+        ),
+      );
       const after = JSON.parse(r.stdout);
       expect(after.spec).toEqual({ size: 1, containerPort: PORT_DEFAULT });
       expect(after.status).toEqual({ replicas: 1, readyReplicas: 1 });
@@ -322,13 +511,32 @@ describe('Memcached CRD on kube-apiserver', () => {
 
     it('a patch of status through the main resource is ignored; spec is written', async () => {
       const before = await get('st');
-      const r = ok(await k('patch', 'memcached', 'st', '--type=merge', '-o', 'json', '-p', '{"spec":{"size":2},"status":{"replicas":0,"readyReplicas":0,"selector":"x=y"}}'));
+      const r = ok(
+        await k(
+          'patch',
+          'memcached',
+          'st',
+          '--type=merge',
+          '-o',
+          'json',
+          '-p',
+          '{"spec":{"size":2},"status":{"replicas":0,"readyReplicas":0,"selector":"x=y"}}',
+        ),
+      );
       const after = JSON.parse(r.stdout);
       expect(after.spec).toEqual({ size: 2, containerPort: PORT_DEFAULT });
       expect(after.status).toEqual({ replicas: 1, readyReplicas: 1 });
       expect(after.metadata.generation).toBe(before.metadata.generation + 1);
       // A create cannot set status either.
-      const created = JSON.parse(ok(await kubectl(KUBECONFIG, ['-n', ns.name, 'create', '-o', 'json', '-f', '-'], JSON.stringify({ ...JSON.parse(manifest('born-with-status', { size: 1 })), status: { replicas: 3 } }))).stdout);
+      const created = JSON.parse(
+        ok(
+          await kubectl(
+            KUBECONFIG,
+            ['-n', ns.name, 'create', '-o', 'json', '-f', '-'],
+            JSON.stringify({ ...JSON.parse(manifest('born-with-status', { size: 1 })), status: { replicas: 3 } }),
+          ),
+        ).stdout,
+      );
       expect(created.status).toBeUndefined();
     });
   });

@@ -36,7 +36,7 @@ import {
 import { waitFor } from '../support/wait';
 import { serveGitRepositories, type GitHttpServer } from '../support/git-http';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 type Obj = Record<string, any>;
 
 const ROOT = repoRoot();

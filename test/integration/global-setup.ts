@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { findBinaries, repoRoot, startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __TEST_CONTROL_PLANE__: ControlPlane | undefined;
 }
 
@@ -24,7 +23,10 @@ function buildBinaries(): void {
     findBinaries('workload');
     console.warn(`\n[test cluster] ${script} failed (${why}); using the binaries already built.`);
   } catch (missing) {
-    throw new Error(`[test cluster] could not build the control plane binaries (${why}).\n${(missing as Error).message}`);
+    throw new Error(
+      `[test cluster] could not build the control plane binaries (${why}).\n${(missing as Error).message}`,
+      { cause: missing },
+    );
   }
 }
 
@@ -47,7 +49,9 @@ export default async function globalSetup(): Promise<void> {
     );
   } catch (err) {
     const ci = process.env.CI === 'true' || process.env.CI === '1';
-    console.error(`\n[test cluster] FAILED to start the shared control plane${ci ? ' (CI)' : ''}:\n${(err as Error).message}\n`);
+    console.error(
+      `\n[test cluster] FAILED to start the shared control plane${ci ? ' (CI)' : ''}:\n${(err as Error).message}\n`,
+    );
     throw err;
   }
 }

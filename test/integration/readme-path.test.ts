@@ -21,7 +21,7 @@ import { loadDist } from '../../cluster/dist';
 import { repoRoot } from '../../cluster/binaries';
 import { waitFor } from '../support/wait';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 const ROOT = repoRoot();
 const BEGIN = '<!-- readme-path:begin -->';
 const END = '<!-- readme-path:end -->';
@@ -81,7 +81,12 @@ interface Background {
 }
 
 function background(line: string): Background {
-  const child = spawn('bash', ['-c', asRun(line)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', asRun(line)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -146,7 +151,9 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     expect(commands.at(-1)).toBe('npm run cluster:down');
     expect(commands.filter((c) => /\bnpm run deploy\b/.test(c))).toHaveLength(1);
     expect(commands.filter((c) => /\bnpm run operator\b/.test(c))).toHaveLength(1);
-    expect(commands.findIndex((c) => c.includes('npm run deploy'))).toBeLessThan(commands.findIndex((c) => c.includes('npm run operator')));
+    expect(commands.findIndex((c) => c.includes('npm run deploy'))).toBeLessThan(
+      commands.findIndex((c) => c.includes('npm run operator')),
+    );
     // The operator runs with the Deployment's defaults: nothing overridden on the README's line.
     expect(commands.find((c) => c.includes('npm run operator'))).not.toMatch(/ -- /);
   });
@@ -159,7 +166,9 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     kc = new k8s.KubeConfig();
     kc.loadFromFile(kubeconfig);
     const classes = (await kc.makeApiClient(k8s.StorageV1Api).listStorageClass()).items;
-    const defaults = classes.filter((c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+    const defaults = classes.filter(
+      (c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+    );
     expect(defaults.map((c) => c.metadata!.name)).toEqual(['standard']);
   }, 400_000);
 
@@ -167,7 +176,9 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     const line = commands.find((c) => c.includes('npm run deploy'))!;
     // Fresh: nothing of dist/ is there yet, not even the CRD.
     const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-    await expect(ext.readCustomResourceDefinition({ name: `memcacheds.${sample.apiVersion.split('/')[0]}` })).rejects.toMatchObject({ code: 404 });
+    await expect(
+      ext.readCustomResourceDefinition({ name: `memcacheds.${sample.apiVersion.split('/')[0]}` }),
+    ).rejects.toMatchObject({ code: 404 });
     const r = await run(line);
     expect({ code: r.code, output: r.code === 0 ? '' : r.output }).toEqual({ code: 0, output: '' });
 
@@ -176,7 +187,11 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     const files = ['memcached-operator', 'memcached-sample', 'redis-pod', 'redis-deployment', 'redis-statefulset'];
     for (const f of files) {
       for (const o of loadDist(f)) {
-        const got = await client.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } });
+        const got = await client.read({
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          metadata: { name: o.metadata.name, namespace: o.metadata.namespace },
+        });
         expect(`${o.kind}/${got.metadata?.name}`).toBe(`${o.kind}/${o.metadata.name}`);
       }
     }
@@ -189,10 +204,22 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     await waitFor(
       `${names.join(', ')} Running with claims Bound`,
       async () => {
-        const pods = await Promise.all(names.map((name) => core.readNamespacedPod({ namespace: ns, name }).catch(() => undefined)));
-        const claims = await Promise.all(names.map((p) => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: `data-${p}` }).catch(() => undefined)));
-        seen = JSON.stringify({ pods: pods.map((p) => p?.status?.phase), claims: claims.map((c) => [c?.status?.phase, c?.spec?.storageClassName]) });
-        return pods.every((p) => p?.status?.phase === 'Running') && claims.every((c) => c?.status?.phase === 'Bound' && c.spec?.storageClassName === 'standard');
+        const pods = await Promise.all(
+          names.map((name) => core.readNamespacedPod({ namespace: ns, name }).catch(() => undefined)),
+        );
+        const claims = await Promise.all(
+          names.map((p) =>
+            core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: `data-${p}` }).catch(() => undefined),
+          ),
+        );
+        seen = JSON.stringify({
+          pods: pods.map((p) => p?.status?.phase),
+          claims: claims.map((c) => [c?.status?.phase, c?.spec?.storageClassName]),
+        });
+        return (
+          pods.every((p) => p?.status?.phase === 'Running') &&
+          claims.every((c) => c?.status?.phase === 'Bound' && c.spec?.storageClassName === 'standard')
+        );
       },
       { timeoutMs: 120_000, intervalMs: 500 },
     ).catch((err: Error) => {
@@ -202,14 +229,15 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
 
   let first: Background;
 
-  it('the operator line runs the operator with the Deployment\'s defaults: it takes the shared Lease and starts the synthesized workers', async () => {
+  it("the operator line runs the operator with the Deployment's defaults: it takes the shared Lease and starts the synthesized workers", async () => {
     const line = commands.find((c) => c.includes('npm run operator'))!;
     first = background(line);
     started.push(first);
     const acquired = await waitFor(
       'the local operator acquires the Lease',
       async () => {
-        if (first.child.exitCode !== null) throw new Error(`operator exited ${first.child.exitCode}:\n${first.output()}`);
+        if (first.child.exitCode !== null)
+          throw new Error(`operator exited ${first.child.exitCode}:\n${first.output()}`);
         return first.logs().find((l) => l.msg === 'successfully acquired lease');
       },
       { timeoutMs: 240_000, intervalMs: 500 },
@@ -219,7 +247,11 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     // The in-cluster Deployment's Lease (its namespace, its name), held by the local process.
     expect(acquired.lease).toMatch(new RegExp(`^${opNamespace}/memcached-operator\\.`));
     expect(await leaseHolder()).toBe(acquired.identity);
-    const syncing = await waitFor('workers started', async () => first.logs().find((l) => l.msg === 'caches synced, starting workers'), { timeoutMs: 60_000 });
+    const syncing = await waitFor(
+      'workers started',
+      async () => first.logs().find((l) => l.msg === 'caches synced, starting workers'),
+      { timeoutMs: 60_000 },
+    );
     expect(syncing.workers).toBe(workers);
     expect(workers).toBeGreaterThan(1);
   }, 300_000);
@@ -233,7 +265,13 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     }
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const [group, version] = sample.apiVersion.split('/');
-    const live = (await custom.getNamespacedCustomObject({ group, version, namespace: sample.metadata.namespace, plural: 'memcacheds', name: sample.metadata.name })) as any;
+    const live = (await custom.getNamespacedCustomObject({
+      group,
+      version,
+      namespace: sample.metadata.namespace,
+      plural: 'memcacheds',
+      name: sample.metadata.name,
+    })) as any;
     expect(live.status.conditions.find((c: any) => c.type === 'Available')).toMatchObject({ status: 'True' });
     expect(live.status.readyReplicas).toBe(sample.spec.size);
   }, 300_000);
@@ -246,22 +284,31 @@ describe("the README's Deploying path on a fresh cluster:up", () => {
     await waitFor(
       'the second operator tries for the Lease',
       async () => {
-        if (second.child.exitCode !== null) throw new Error(`second operator exited ${second.child.exitCode}:\n${second.output()}`);
+        if (second.child.exitCode !== null)
+          throw new Error(`second operator exited ${second.child.exitCode}:\n${second.output()}`);
         return second.logs().some((l) => l.msg === 'attempting to acquire leader lease');
       },
       { timeoutMs: 240_000, intervalMs: 500 },
     );
     // Several retry periods (2 s) and more than a renew deadline (10 s): still a standby.
     await new Promise((r) => setTimeout(r, 12_000));
-    expect(second.logs().filter((l) => l.msg === 'successfully acquired lease' || l.msg === 'caches synced, starting workers')).toEqual([]);
+    expect(
+      second
+        .logs()
+        .filter((l) => l.msg === 'successfully acquired lease' || l.msg === 'caches synced, starting workers'),
+    ).toEqual([]);
     expect(await leaseHolder()).toBe(holder);
 
     await first.stop('SIGTERM');
     expect(first.logs().some((l) => l.msg === 'released lease')).toBe(true);
-    const took = await waitFor('the second operator takes over', async () => second.logs().find((l) => l.msg === 'successfully acquired lease'), {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
+    const took = await waitFor(
+      'the second operator takes over',
+      async () => second.logs().find((l) => l.msg === 'successfully acquired lease'),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
     expect(await leaseHolder()).toBe(took.identity);
     expect(took.identity).not.toBe(holder);
     await second.stop('SIGTERM');

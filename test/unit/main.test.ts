@@ -65,7 +65,9 @@ describe('main.ts (npm run synth)', () => {
       cwd: ROOT,
       env: { ...process.env, STACK_CONFIG: config, CDK8S_OUTDIR: join(dir, 'out'), NODE_OPTIONS: '' },
     });
-    const d = objectsOf(readFileSync(join(dir, 'out', 'redis-deployment.k8s.yaml'), 'utf8')).find((o) => o.kind === 'Deployment')!;
+    const d = objectsOf(readFileSync(join(dir, 'out', 'redis-deployment.k8s.yaml'), 'utf8')).find(
+      (o) => o.kind === 'Deployment',
+    )!;
     expect(d.spec.replicas).toBe(4);
   });
 
@@ -77,10 +79,15 @@ describe('main.ts (npm run synth)', () => {
 describe('npm run synth: stack.yaml into dist/, envs/<env>/stack.yaml into envs/<env>/dist/', () => {
   // A project folder of its own, so the repository's dist/ and envs/ are never touched.
   const project = mkdtempSync(join(tmpdir(), 'targets-'));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'STACK_CONFIG' && k !== 'CDK8S_OUTDIR'));
-  const synth = () => spawnSync(process.execPath, runMain, { cwd: project, env: { ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k !== 'STACK_CONFIG' && k !== 'CDK8S_OUTDIR'),
+  );
+  const synth = () =>
+    spawnSync(process.execPath, runMain, { cwd: project, env: { ...env, NODE_OPTIONS: '' }, encoding: 'utf8' });
   const replicas = (dir: string) =>
-    objectsOf(readFileSync(join(project, dir, 'redis-deployment.k8s.yaml'), 'utf8')).find((o) => o.kind === 'Deployment')!.spec.replicas;
+    objectsOf(readFileSync(join(project, dir, 'redis-deployment.k8s.yaml'), 'utf8')).find(
+      (o) => o.kind === 'Deployment',
+    )!.spec.replicas;
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 
   it('lists the targets: the default, then each environment that has a stack.yaml', () => {
@@ -95,12 +102,18 @@ describe('npm run synth: stack.yaml into dist/, envs/<env>/stack.yaml into envs/
       { config: 'envs/a-test/stack.yaml', optional: false, outdir: 'envs/a-test/dist' },
       { config: 'envs/prod/stack.yaml', optional: false, outdir: 'envs/prod/dist' },
     ]);
-    expect(synthTargets({ STACK_CONFIG: 'envs/prod/stack.yaml' }, project)).toEqual([{ config: 'envs/prod/stack.yaml', optional: false, outdir: 'dist' }]);
-    expect(synthTargets({ CDK8S_OUTDIR: '/tmp/x' }, project)).toEqual([{ config: 'stack.yaml', optional: true, outdir: '/tmp/x' }]);
+    expect(synthTargets({ STACK_CONFIG: 'envs/prod/stack.yaml' }, project)).toEqual([
+      { config: 'envs/prod/stack.yaml', optional: false, outdir: 'dist' },
+    ]);
+    expect(synthTargets({ CDK8S_OUTDIR: '/tmp/x' }, project)).toEqual([
+      { config: 'stack.yaml', optional: true, outdir: '/tmp/x' },
+    ]);
   });
 
-  it('writes every target, and the dist check then passes (the issue\'s stack.yaml repro)', () => {
-    expect(outdatedFiles(project, {})).toEqual(expect.arrayContaining(['dist/redis-deployment.k8s.yaml', 'envs/prod/dist/redis-deployment.k8s.yaml']));
+  it("writes every target, and the dist check then passes (the issue's stack.yaml repro)", () => {
+    expect(outdatedFiles(project, {})).toEqual(
+      expect.arrayContaining(['dist/redis-deployment.k8s.yaml', 'envs/prod/dist/redis-deployment.k8s.yaml']),
+    );
     const r = synth();
     expect([r.status, r.stderr, r.stdout]).toEqual([0, '', '']);
     expect([replicas('dist'), replicas('envs/prod/dist'), replicas('envs/a-test/dist')]).toEqual([2, 3, 1]);
@@ -123,27 +136,36 @@ describe('npm run synth: stack.yaml into dist/, envs/<env>/stack.yaml into envs/
     writeFileSync(join(project, 'stack.yaml'), 'redis:\n  deployment:\n    replicas: 4\n');
     const r = synth();
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('synth failed: invalid configuration in envs/prod/stack.yaml:\n  - redis.deployment.replicas: must be 0 or more');
+    expect(r.stderr).toContain(
+      'synth failed: invalid configuration in envs/prod/stack.yaml:\n  - redis.deployment.replicas: must be 0 or more',
+    );
     const after = tree(project);
-    for (const f of Object.keys(before).filter((f) => f.endsWith('.k8s.yaml'))) expect([f, after[f]]).toEqual([f, before[f]]);
-    expect(Object.keys(after).filter((f) => !f.includes('stack.yaml'))).toEqual(Object.keys(before).filter((f) => !f.includes('stack.yaml')));
+    for (const f of Object.keys(before).filter((f) => f.endsWith('.k8s.yaml')))
+      expect([f, after[f]]).toEqual([f, before[f]]);
+    expect(Object.keys(after).filter((f) => !f.includes('stack.yaml'))).toEqual(
+      Object.keys(before).filter((f) => !f.includes('stack.yaml')),
+    );
   });
 });
 
 describe('the cdk8s CLI (npx cdk8s synth)', () => {
   it('cdk8s.yaml holds only keys cdk8s-cli reads (it has no checkUpgrade)', () => {
-    const decl = readFileSync(join(ROOT, 'node_modules/cdk8s-cli/lib/config.d.ts'), 'utf8').match(/export interface Config \{([^}]*)\}/)![1];
+    const decl = readFileSync(join(ROOT, 'node_modules/cdk8s-cli/lib/config.d.ts'), 'utf8').match(
+      /export interface Config \{([^}]*)\}/,
+    )![1];
     const known = [...decl.matchAll(/readonly (\w+)\?/g)].map((m) => m[1]);
     expect(known).toEqual(expect.arrayContaining(['app', 'language', 'output', 'imports']));
     const keys = Object.keys(parse(readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8')));
     expect(keys.filter((k) => !known.includes(k))).toEqual([]);
   });
 
-  it('the README\'s CLI command synthesizes dist/\'s files with no upgrade notice and no stack trace', () => {
+  it("the README's CLI command synthesizes dist/'s files with no upgrade notice and no stack trace", () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('npx cdk8s synth --no-check-upgrade');
     const out = mkdtempSync(join(tmpdir(), 'cdk8s-cli-'));
     try {
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDK8S_') && k !== 'STACK_CONFIG'));
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !k.startsWith('CDK8S_') && k !== 'STACK_CONFIG'),
+      );
       const r = spawnSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['synth', '--no-check-upgrade', '--output', out], {
         cwd: ROOT,
         env: { ...env, NODE_OPTIONS: '' },
@@ -151,7 +173,11 @@ describe('the cdk8s CLI (npx cdk8s synth)', () => {
       });
       expect([r.status, r.stderr]).toEqual([0, '']);
       expect(r.stdout).not.toMatch(/new version|Error/);
-      expect(readdirSync(out).sort()).toEqual(readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.k8s.yaml')).sort());
+      expect(readdirSync(out).sort()).toEqual(
+        readdirSync(join(ROOT, 'dist'))
+          .filter((f) => f.endsWith('.k8s.yaml'))
+          .sort(),
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -159,12 +185,16 @@ describe('the cdk8s CLI (npx cdk8s synth)', () => {
 });
 
 describe('imports/ (npm run import)', () => {
-  it('is exactly what importing cdk8s.yaml\'s list generates now, offline', () => {
+  it("is exactly what importing cdk8s.yaml's list generates now, offline", () => {
     // The same command as `npm run import`, with only the output directory changed. cdk8s.yaml
     // names the committed dist/ CRD only, so nothing is fetched.
     const out = mkdtempSync(join(tmpdir(), 'import-'));
     try {
-      execFileSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['import', '--no-check-upgrade', '--output', out, '--language', 'typescript'], { cwd: ROOT, stdio: 'pipe' });
+      execFileSync(
+        join(ROOT, 'node_modules/.bin/cdk8s'),
+        ['import', '--no-check-upgrade', '--output', out, '--language', 'typescript'],
+        { cwd: ROOT, stdio: 'pipe' },
+      );
       const generated = tree(out);
       expect(Object.keys(generated)).toEqual(['cache.example.com.ts']);
       expect(generated).toEqual(tree(join(ROOT, 'imports')));
@@ -173,10 +203,13 @@ describe('imports/ (npm run import)', () => {
     }
   });
 
-  it('the import script uses cdk8s.yaml\'s list', () => {
+  it("the import script uses cdk8s.yaml's list", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.scripts.import).toBe('cdk8s import --no-check-upgrade --output imports --language typescript');
-    const list = readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8').split('imports:')[1].match(/^\s+- (.+)$/gm)!.map((l) => l.trim().slice(2));
+    const list = readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8')
+      .split('imports:')[1]
+      .match(/^\s+- (.+)$/gm)!
+      .map((l) => l.trim().slice(2));
     expect(list).toEqual(['dist/memcached-operator.k8s.yaml']);
   });
 });

@@ -14,10 +14,14 @@ describe('waitFor', () => {
 
   it('takes a probe that throws as "not yet" and names the last error on timeout', async () => {
     let calls = 0;
-    const err = await waitFor('the moon', () => {
-      calls++;
-      throw new Error(`no moon (${calls})`);
-    }, { timeoutMs: 30, intervalMs: 5 }).catch((e: Error) => e);
+    const err = await waitFor(
+      'the moon',
+      () => {
+        calls++;
+        throw new Error(`no moon (${calls})`);
+      },
+      { timeoutMs: 30, intervalMs: 5 },
+    ).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/^timed out after 30 ms waiting for the moon \(no moon \(\d+\)\)$/);
     expect(calls).toBeGreaterThan(1);
@@ -25,7 +29,11 @@ describe('waitFor', () => {
   });
 
   it('reports the last result when the probe never threw, and appends details', async () => {
-    const err = await waitFor('ready', async () => false, { timeoutMs: 10, intervalMs: 2, details: () => 'log tail' }).catch((e: Error) => e);
+    const err = await waitFor('ready', async () => false, {
+      timeoutMs: 10,
+      intervalMs: 2,
+      details: () => 'log tail',
+    }).catch((e: Error) => e);
     expect((err as Error).message).toBe('timed out after 10 ms waiting for ready (last result: false)\nlog tail');
   });
 
@@ -33,17 +41,21 @@ describe('waitFor', () => {
     let calls = 0;
     let dead = false;
     const started = Date.now();
-    const err = await waitFor('x', async () => {
-      calls++;
-      dead = true;
-      return undefined;
-    }, {
-      timeoutMs: 10_000,
-      intervalMs: 1,
-      check: () => {
-        if (dead) throw new Error('etcd exited with code 1');
+    const err = await waitFor(
+      'x',
+      async () => {
+        calls++;
+        dead = true;
+        return undefined;
       },
-    }).catch((e: Error) => e);
+      {
+        timeoutMs: 10_000,
+        intervalMs: 1,
+        check: () => {
+          if (dead) throw new Error('etcd exited with code 1');
+        },
+      },
+    ).catch((e: Error) => e);
     expect((err as Error).message).toBe('etcd exited with code 1');
     expect(calls).toBe(1);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -51,7 +63,10 @@ describe('waitFor', () => {
 
   it('doubles the pause up to maxIntervalMs', async () => {
     const at: number[] = [];
-    await waitFor('five calls', async () => (at.push(Date.now()) >= 5 ? true : undefined), { intervalMs: 10, maxIntervalMs: 40 });
+    await waitFor('five calls', async () => (at.push(Date.now()) >= 5 ? true : undefined), {
+      intervalMs: 10,
+      maxIntervalMs: 40,
+    });
     const gaps = at.slice(1).map((t, i) => t - at[i]);
     // pauses 10, 20, 40, 40 ms: timers never fire early
     expect(gaps[1]).toBeGreaterThanOrEqual(19);
@@ -61,7 +76,9 @@ describe('waitFor', () => {
   });
 
   it('rejects a bad timeout or interval with a clear error', async () => {
-    await expect(waitFor('x', async () => true, { intervalMs: 0 })).rejects.toThrow('waitFor x: bad timeoutMs 30000 or intervalMs 0');
+    await expect(waitFor('x', async () => true, { intervalMs: 0 })).rejects.toThrow(
+      'waitFor x: bad timeoutMs 30000 or intervalMs 0',
+    );
     await expect(waitFor('x', async () => true, { timeoutMs: Number.NaN })).rejects.toThrow(/bad timeoutMs NaN/);
   });
 });

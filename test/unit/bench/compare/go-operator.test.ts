@@ -48,7 +48,14 @@ describe('goManifests', () => {
 
   it('adds the Namespace and keeps the CRD as it is', () => {
     expect(objects[0]).toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops' } });
-    expect(byKind('CustomResourceDefinition')).toEqual([{ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.org' }, spec: { group: 'example.org' } }]);
+    expect(byKind('CustomResourceDefinition')).toEqual([
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.org' },
+        spec: { group: 'example.org' },
+      },
+    ]);
   });
 
   it('prefixes names and moves namespaced objects into the namespace, cluster-scoped ones into none', () => {
@@ -61,24 +68,45 @@ describe('goManifests', () => {
     const b = byKind('ClusterRoleBinding')[0];
     expect(b.metadata).toEqual({ name: 'p-manager-rolebinding' });
     expect(b.roleRef.name).toBe('p-manager-role');
-    expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'p-controller-manager', namespace: 'ops' }, { kind: 'User', name: 'alice' }]);
+    expect(b.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'p-controller-manager', namespace: 'ops' },
+      { kind: 'User', name: 'alice' },
+    ]);
   });
 
   it('names the ServiceAccount the benchmark runs the Go sample as', () => {
     expect(GO_SA).toBe('memcached-operator-controller-manager');
-    expect(goManifests(crd, rbac).find((o) => o.kind === 'ServiceAccount').metadata).toEqual({ name: GO_SA, namespace: 'memcached-operator-system' });
+    expect(goManifests(crd, rbac).find((o) => o.kind === 'ServiceAccount').metadata).toEqual({
+      name: GO_SA,
+      namespace: 'memcached-operator-system',
+    });
   });
 });
 
 describe('goCrReady', () => {
-  const cr = (size: number, status: string, message: string) => ({ spec: { size }, status: { conditions: [{ type: 'Available', status, message }] } });
+  const cr = (size: number, status: string, message: string) => ({
+    spec: { size },
+    status: { conditions: [{ type: 'Available', status, message }] },
+  });
 
   it('is done when Available is True for the size asked for', () => {
-    expect(goCrReady('workload', cr(3, 'True', 'Deployment for custom resource (mc) with 3 replicas created successfully'), 3)).toBe(true);
+    expect(
+      goCrReady(
+        'workload',
+        cr(3, 'True', 'Deployment for custom resource (mc) with 3 replicas created successfully'),
+        3,
+      ),
+    ).toBe(true);
   });
 
   it('is not done for the previous size, another spec, or Available not True', () => {
-    expect(goCrReady('workload', cr(3, 'True', 'Deployment for custom resource (mc) with 2 replicas created successfully'), 3)).toBe(false);
+    expect(
+      goCrReady(
+        'workload',
+        cr(3, 'True', 'Deployment for custom resource (mc) with 2 replicas created successfully'),
+        3,
+      ),
+    ).toBe(false);
     expect(goCrReady('workload', cr(2, 'True', 'with 3 replicas'), 3)).toBe(false);
     expect(goCrReady('workload', cr(3, 'Unknown', 'with 3 replicas'), 3)).toBe(false);
     expect(goCrReady('workload', { spec: { size: 3 } }, 3)).toBe(false);
@@ -87,10 +115,22 @@ describe('goCrReady', () => {
 });
 
 describe('oursCrReady', () => {
-  const status = { observedGeneration: 2, replicas: 2, readyReplicas: 2, nodes: ['a', 'b'], conditions: [{ type: 'Available', status: 'True' }] };
+  const status = {
+    observedGeneration: 2,
+    replicas: 2,
+    readyReplicas: 2,
+    nodes: ['a', 'b'],
+    conditions: [{ type: 'Available', status: 'True' }],
+  };
   it('needs the generation observed, Available and every pod ready (workload tier)', () => {
     expect(oursCrReady('workload', { metadata: { generation: 2 }, spec: { size: 2 }, status }, 2)).toBe(true);
     expect(oursCrReady('workload', { metadata: { generation: 3 }, spec: { size: 2 }, status }, 2)).toBe(false);
-    expect(oursCrReady('workload', { metadata: { generation: 2 }, spec: { size: 2 }, status: { ...status, readyReplicas: 1 } }, 2)).toBe(false);
+    expect(
+      oursCrReady(
+        'workload',
+        { metadata: { generation: 2 }, spec: { size: 2 }, status: { ...status, readyReplicas: 1 } },
+        2,
+      ),
+    ).toBe(false);
   });
 });

@@ -8,7 +8,20 @@ import { crBody } from '../../../../bench/operator/phases';
 describe('parseCompareOptions', () => {
   it('defaults to the documented comparison: N = 1000, 2 runs, 120 s idle, sizes 2 → 3 with a port, no limits, no leader election', () => {
     const o = parseCompareOptions([]);
-    expect(o).toMatchObject({ ns: [1000], runs: 2, idleS: 120, workers: [16], minSize: 2, maxSize: 2, resizeTo: 3, containerPort: 11211, single: 0, limits: false, leaderElect: false, tier: 'workload' });
+    expect(o).toMatchObject({
+      ns: [1000],
+      runs: 2,
+      idleS: 120,
+      workers: [16],
+      minSize: 2,
+      maxSize: 2,
+      resizeTo: 3,
+      containerPort: 11211,
+      single: 0,
+      limits: false,
+      leaderElect: false,
+      tier: 'workload',
+    });
     expect(o.out).toBe(resolve('bench/results/compare.json'));
   });
 
@@ -35,13 +48,21 @@ describe('order', () => {
 describe('--resize-to and --container-port (bench:operator)', () => {
   it('are unset by default and validated', () => {
     expect(parseOptions([])).toMatchObject({ resizeTo: undefined, containerPort: undefined });
-    expect(parseOptions(['--resize-to', '3', '--container-port', '11211'])).toMatchObject({ resizeTo: 3, containerPort: 11211 });
+    expect(parseOptions(['--resize-to', '3', '--container-port', '11211'])).toMatchObject({
+      resizeTo: 3,
+      containerPort: 11211,
+    });
     expect(() => parseOptions(['--resize-to', '9'])).toThrow('--resize-to must be an integer 0..5');
     expect(() => parseOptions(['--container-port', '70000'])).toThrow('--container-port must be a port number');
   });
 
   it('puts the port into each Memcached only when given', () => {
-    expect(crBody({ containerPort: undefined }, 'mc-0', 2)).toEqual({ apiVersion: 'cache.example.com/v1alpha1', kind: 'Memcached', metadata: { name: 'mc-0' }, spec: { size: 2 } });
+    expect(crBody({ containerPort: undefined }, 'mc-0', 2)).toEqual({
+      apiVersion: 'cache.example.com/v1alpha1',
+      kind: 'Memcached',
+      metadata: { name: 'mc-0' },
+      spec: { size: 2 },
+    });
     expect(crBody({ containerPort: 11211 }, 'mc-1', 3).spec).toEqual({ size: 3, containerPort: 11211 });
   });
 });

@@ -6,19 +6,52 @@ import { nodeOptions, parseOptions } from '../../../../bench/operator/options';
 describe('parseOptions', () => {
   it('has the documented defaults', () => {
     const o = parseOptions([]);
-    expect(o).toMatchObject({ ns: [100, 1000], workers: [4, 16], runs: 2, tier: 'workload', idleS: 60, limits: true, leaderElect: true, keepGoing: true, single: 20 });
+    expect(o).toMatchObject({
+      ns: [100, 1000],
+      workers: [4, 16],
+      runs: 2,
+      tier: 'workload',
+      idleS: 60,
+      limits: true,
+      leaderElect: true,
+      keepGoing: true,
+      single: 20,
+    });
     expect(o.out).toBe(resolve('bench/results/operator.json'));
   });
 
   it('reads lists, negated flags and the api tier', () => {
-    const o = parseOptions(['--n', '10, 20', '--workers', '2', '--runs', '1', '--tier', 'api', '--no-limits', '--no-leader-elect', '--idle', '0']);
-    expect(o).toMatchObject({ ns: [10, 20], workers: [2], runs: 1, tier: 'api', limits: false, leaderElect: false, idleS: 0 });
+    const o = parseOptions([
+      '--n',
+      '10, 20',
+      '--workers',
+      '2',
+      '--runs',
+      '1',
+      '--tier',
+      'api',
+      '--no-limits',
+      '--no-leader-elect',
+      '--idle',
+      '0',
+    ]);
+    expect(o).toMatchObject({
+      ns: [10, 20],
+      workers: [2],
+      runs: 1,
+      tier: 'api',
+      limits: false,
+      leaderElect: false,
+      idleS: 0,
+    });
   });
 
   it('rejects bad input with the reason', () => {
     expect(() => parseOptions(['--tier', 'cloud'])).toThrow('--tier must be api or workload');
     expect(() => parseOptions(['--n', 'x'])).toThrow('--n and --workers need positive integers');
-    expect(() => parseOptions(['--min-size', '3', '--max-size', '2'])).toThrow('sizes must satisfy 0 <= min <= max <= 5');
+    expect(() => parseOptions(['--min-size', '3', '--max-size', '2'])).toThrow(
+      'sizes must satisfy 0 <= min <= max <= 5',
+    );
     expect(() => parseOptions(['--bogus'])).toThrow(/bogus/);
   });
 
@@ -33,7 +66,8 @@ describe('nodeOptions', () => {
     expect(nodeOptions(parseOptions([]), 10, 2, 1)).toBeUndefined();
     const o = parseOptions(['--node-options=--max-old-space-size=128', '--cpu-prof', '/tmp/prof']);
     expect(nodeOptions(o, 10, 2, 1)).toEqual({
-      NODE_OPTIONS: '--max-old-space-size=128 --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-name=operator-n10-w2-r1.cpuprofile',
+      NODE_OPTIONS:
+        '--max-old-space-size=128 --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-name=operator-n10-w2-r1.cpuprofile',
     });
   });
 });
