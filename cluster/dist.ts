@@ -5,7 +5,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
- 
 export type Manifest = Record<string, any>;
 
 /** dist/ of the repository (tests, the benchmark and the CLI run from the repository root). */

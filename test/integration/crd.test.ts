@@ -10,7 +10,6 @@ import { installOperatorPrerequisites, kubectl, type KubectlResult } from '../..
 import { loadDist } from '../support/dist';
 import { MEMCACHED_VERSION, memcachedGroup, PORT_DEFAULT } from '../../constructs/memcached-api';
 
- 
 const KUBECONFIG = process.env.TEST_KUBECONFIG!;
 const GROUP = memcachedGroup();
 const VERSION = MEMCACHED_VERSION;

@@ -36,7 +36,6 @@ import {
 import { waitFor } from '../support/wait';
 import { serveGitRepositories, type GitHttpServer } from '../support/git-http';
 
- 
 type Obj = Record<string, any>;
 
 const ROOT = repoRoot();

@@ -21,7 +21,6 @@ import { loadDist } from '../../cluster/dist';
 import { repoRoot } from '../../cluster/binaries';
 import { waitFor } from '../support/wait';
 
- 
 const ROOT = repoRoot();
 const BEGIN = '<!-- readme-path:begin -->';
 const END = '<!-- readme-path:end -->';
