@@ -14,40 +14,42 @@ import { redisPodSchema } from './redis-pod';
 import { redisStatefulSetSchema } from './redis-statefulset';
 import { ConfigError, dnsLabel, dnsSubdomain, parseConfig } from './validation';
 
-export const stackSchema = z.strictObject({
-  /** The cluster's DNS domain, used in the replication host names. */
-  clusterDomain: dnsSubdomain().default('cluster.local'),
-  redis: z
-    .strictObject({
-      /** Namespace of every Redis stack (it must exist; `default` always does). */
-      namespace: dnsLabel().default('default'),
-      ...redisCommonSchema.shape,
-      pod: redisPodSchema.prefault({}),
-      deployment: redisDeploymentSchema.prefault({}),
-      statefulset: redisStatefulSetSchema.prefault({}),
-      ha: redisHaSchema.prefault({}),
-    })
-    .prefault({}),
-  memcached: z
-    .strictObject({
-      operator: memcachedOperatorSchema.prefault({}),
-      sample: memcachedSampleSchema.prefault({}),
-      /** The OLM bundle (`npm run bundle`); see docs/olm.md. */
-      olm: olmBundleSchema.prefault({}),
-    })
-    .prefault({}),
-}).superRefine((c, ctx) => {
-  // An operator limited to some namespaces never sees a sample outside them.
-  const { watchNamespaces } = c.memcached.operator;
-  const { namespace } = c.memcached.sample;
-  if (watchNamespaces.length > 0 && !watchNamespaces.includes(namespace)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['memcached', 'sample', 'namespace'],
-      message: `"${namespace}" is not in memcached.operator.watchNamespaces (${watchNamespaces.join(', ')}), so the operator would never reconcile the sample; add it there or move the sample`,
-    });
-  }
-});
+export const stackSchema = z
+  .strictObject({
+    /** The cluster's DNS domain, used in the replication host names. */
+    clusterDomain: dnsSubdomain().default('cluster.local'),
+    redis: z
+      .strictObject({
+        /** Namespace of every Redis stack (it must exist; `default` always does). */
+        namespace: dnsLabel().default('default'),
+        ...redisCommonSchema.shape,
+        pod: redisPodSchema.prefault({}),
+        deployment: redisDeploymentSchema.prefault({}),
+        statefulset: redisStatefulSetSchema.prefault({}),
+        ha: redisHaSchema.prefault({}),
+      })
+      .prefault({}),
+    memcached: z
+      .strictObject({
+        operator: memcachedOperatorSchema.prefault({}),
+        sample: memcachedSampleSchema.prefault({}),
+        /** The OLM bundle (`npm run bundle`); see docs/olm.md. */
+        olm: olmBundleSchema.prefault({}),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // An operator limited to some namespaces never sees a sample outside them.
+    const { watchNamespaces } = c.memcached.operator;
+    const { namespace } = c.memcached.sample;
+    if (watchNamespaces.length > 0 && !watchNamespaces.includes(namespace)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['memcached', 'sample', 'namespace'],
+        message: `"${namespace}" is not in memcached.operator.watchNamespaces (${watchNamespaces.join(', ')}), so the operator would never reconcile the sample; add it there or move the sample`,
+      });
+    }
+  });
 export type StackConfig = z.output<typeof stackSchema>;
 
 export const DEFAULT_CONFIG_FILE = 'stack.yaml';

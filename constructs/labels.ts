@@ -35,7 +35,11 @@ export function recommendedLabels(l: AppLabels): Record<string, string> {
 /** The tag part of an image reference, for the version label (digest wins over tag). */
 export function imageVersion(image: string): string {
   const at = image.indexOf('@');
-  if (at >= 0) return image.slice(at + 1).replace(/^sha256:/, '').slice(0, 12);
+  if (at >= 0)
+    return image
+      .slice(at + 1)
+      .replace(/^sha256:/, '')
+      .slice(0, 12);
   const lastSlash = image.lastIndexOf('/');
   const colon = image.indexOf(':', lastSlash + 1);
   return colon >= 0 ? image.slice(colon + 1) : '';
@@ -43,5 +47,8 @@ export function imageVersion(image: string): string {
 
 /** Label values: at most 63 chars of [A-Za-z0-9_.-], starting and ending alphanumeric. */
 export function labelValue(v: string): string {
-  return v.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return v
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
 }

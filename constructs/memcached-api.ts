@@ -79,7 +79,11 @@ export function operatorRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
 /** Leader election, in the operator's own namespace only. */
 export function leaderElectionRules(): PolicyRule[] {
   return [
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    },
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   ];
 }
@@ -101,7 +105,11 @@ export function viewerRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
 export function editorRules(domain = DEFAULT_GROUP_DOMAIN): PolicyRule[] {
   const group = memcachedGroup(domain);
   return [
-    { apiGroups: [group], resources: [MEMCACHED_PLURAL], verbs: [...READ, 'create', 'update', 'patch', 'delete', 'deletecollection'] },
+    {
+      apiGroups: [group],
+      resources: [MEMCACHED_PLURAL],
+      verbs: [...READ, 'create', 'update', 'patch', 'delete', 'deletecollection'],
+    },
     { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/status`], verbs: ['get'] },
     { apiGroups: [group], resources: [`${MEMCACHED_PLURAL}/scale`], verbs: ['get', 'update', 'patch'] },
   ];

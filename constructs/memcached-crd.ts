@@ -4,8 +4,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
-  MEMCACHED_KIND, MEMCACHED_LIST_KIND, MEMCACHED_PLURAL, MEMCACHED_SHORT_NAMES, MEMCACHED_SINGULAR,
-  MEMCACHED_VERSION, memcachedGroup,
+  MEMCACHED_KIND,
+  MEMCACHED_LIST_KIND,
+  MEMCACHED_PLURAL,
+  MEMCACHED_SHORT_NAMES,
+  MEMCACHED_SINGULAR,
+  MEMCACHED_VERSION,
+  memcachedGroup,
 } from './memcached-api';
 import { memcachedSchema } from './memcached-schema';
 
@@ -52,7 +57,12 @@ export class MemcachedCrd extends Construct {
             additionalPrinterColumns: [
               { name: 'Size', type: 'integer', jsonPath: '.spec.size', description: 'Desired number of pods' },
               { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready pods' },
-              { name: 'Available', type: 'string', jsonPath: ".status.conditions[?(@.type=='Available')].status", description: 'Available condition' },
+              {
+                name: 'Available',
+                type: 'string',
+                jsonPath: ".status.conditions[?(@.type=='Available')].status",
+                description: 'Available condition',
+              },
               { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
             ],
           },

@@ -5,7 +5,7 @@
 // It uses the L1 `k8s.Kube*` classes on purpose: under server-side apply the operator owns
 // exactly the fields rendered here, and cdk8s-plus would add many defaulted fields (and a
 // construct-path label) that the operator would then own and fight over for no benefit.
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
@@ -41,7 +41,9 @@ export function memcachedSelector(crName: string): Record<string, string> {
 
 /** Selector in the string form the scale subresource expects. */
 export function selectorString(crName: string): string {
-  return Object.entries(memcachedSelector(crName)).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(memcachedSelector(crName))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** Label values are limited to 63 characters; longer object names get a stable hash suffix. */
@@ -81,7 +83,14 @@ export class MemcachedOperand extends Construct {
       namespace: owner.namespace,
       labels,
       ownerReferences: [
-        { apiVersion: owner.apiVersion, kind: MEMCACHED_KIND, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: owner.apiVersion,
+          kind: MEMCACHED_KIND,
+          name: owner.name,
+          uid: owner.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
     };
     const port = k8s.IntOrString.fromString(MEMCACHED_PORT_NAME);
@@ -102,7 +111,16 @@ export class MemcachedOperand extends Construct {
                 name: 'memcached',
                 image,
                 imagePullPolicy: 'IfNotPresent',
-                command: ['memcached', '-m', String(MEMCACHED_MEMORY_MB), '-o', 'modern', '-v', '-p', String(spec.containerPort)],
+                command: [
+                  'memcached',
+                  '-m',
+                  String(MEMCACHED_MEMORY_MB),
+                  '-o',
+                  'modern',
+                  '-v',
+                  '-p',
+                  String(spec.containerPort),
+                ],
                 ports: [{ name: MEMCACHED_PORT_NAME, containerPort: spec.containerPort, protocol: 'TCP' }],
                 securityContext: restrictedContainerSpec(MEMCACHED_UID),
                 resources: {
@@ -134,9 +152,12 @@ export class MemcachedOperand extends Construct {
   }
 }
 
+/** A rendered object: cdk8s's `toJson()` gives plain, untyped JSON. */
+export type RenderedObject = ReturnType<ApiObject['toJson']>;
+
 export interface RenderedOperand {
-  readonly deployment: Record<string, any>;
-  readonly service: Record<string, any>;
+  readonly deployment: RenderedObject;
+  readonly service: RenderedObject;
 }
 
 /** Renders the operand in memory (no files): what the operator server-side applies. */

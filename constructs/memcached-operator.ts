@@ -7,7 +7,16 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainer, restrictedPod } from './hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from './labels';
-import { DEFAULT_GROUP_DOMAIN, DEFAULT_MEMCACHED_IMAGE, DEFAULT_OPERATOR_NAMESPACE, editorRules, leaderElectionRules, operatorRules, PolicyRule, viewerRules } from './memcached-api';
+import {
+  DEFAULT_GROUP_DOMAIN,
+  DEFAULT_MEMCACHED_IMAGE,
+  DEFAULT_OPERATOR_NAMESPACE,
+  editorRules,
+  leaderElectionRules,
+  operatorRules,
+  PolicyRule,
+  viewerRules,
+} from './memcached-api';
 import { MemcachedCrd } from './memcached-crd';
 import { toKplusResources } from './resources';
 import { dnsLabel, dnsSubdomain, memoryMi, pinnedImage, replicas, resources } from './validation';
@@ -28,7 +37,12 @@ export const memcachedOperatorSchema = z.strictObject({
   memcachedImage: pinnedImage().default(DEFAULT_MEMCACHED_IMAGE),
   replicas: replicas(5).default(1),
   /** Reconciles run in parallel (never two for the same object). */
-  workers: z.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(16),
+  workers: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(64, 'must be at most 64')
+    .default(16),
   /** Namespaces to watch; empty: all namespaces. */
   watchNamespaces: z.array(dnsLabel()).default([]),
   logLevel: z.enum(['debug', 'info', 'error']).default('info'),
@@ -102,13 +116,19 @@ export class MemcachedOperatorChart extends Chart {
     // RBAC: cluster-wide rules for the reconciler, namespaced rules for leader election.
     const sa = new kplus.ServiceAccount(this, 'service-account', { metadata: meta(name), automountToken: true });
     const subjects = [{ kind: 'ServiceAccount', name, namespace: cfg.namespace }];
-    new k8s.KubeClusterRole(this, 'manager-role', { metadata: clusterMeta(`${name}-manager`), rules: toKube(operatorRules(cfg.groupDomain)) });
+    new k8s.KubeClusterRole(this, 'manager-role', {
+      metadata: clusterMeta(`${name}-manager`),
+      rules: toKube(operatorRules(cfg.groupDomain)),
+    });
     new k8s.KubeClusterRoleBinding(this, 'manager-binding', {
       metadata: clusterMeta(`${name}-manager`),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${name}-manager` },
       subjects,
     });
-    new k8s.KubeRole(this, 'leader-election-role', { metadata: meta(`${name}-leader-election`), rules: toKube(leaderElectionRules()) });
+    new k8s.KubeRole(this, 'leader-election-role', {
+      metadata: meta(`${name}-leader-election`),
+      rules: toKube(leaderElectionRules()),
+    });
     new k8s.KubeRoleBinding(this, 'leader-election-binding', {
       metadata: meta(`${name}-leader-election`),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` },
@@ -116,11 +136,21 @@ export class MemcachedOperatorChart extends Chart {
     });
     // For people: aggregated into the built-in view/edit roles, so existing bindings cover it.
     new k8s.KubeClusterRole(this, 'viewer-role', {
-      metadata: { name: 'memcached-viewer', labels: { ...labels, 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+      metadata: {
+        name: 'memcached-viewer',
+        labels: { ...labels, 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+      },
       rules: toKube(viewerRules(cfg.groupDomain)),
     });
     new k8s.KubeClusterRole(this, 'editor-role', {
-      metadata: { name: 'memcached-editor', labels: { ...labels, 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } },
+      metadata: {
+        name: 'memcached-editor',
+        labels: {
+          ...labels,
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+        },
+      },
       rules: toKube(editorRules(cfg.groupDomain)),
     });
 
@@ -153,8 +183,16 @@ export class MemcachedOperatorChart extends Chart {
           ],
           securityContext: restrictedContainer(OPERATOR_UID),
           resources: toKplusResources(cfg.resources),
-          liveness: kplus.Probe.fromHttpGet('/healthz', { port: HEALTH_PORT, initialDelaySeconds: Duration.seconds(15), periodSeconds: Duration.seconds(20) }),
-          readiness: kplus.Probe.fromHttpGet('/readyz', { port: HEALTH_PORT, initialDelaySeconds: Duration.seconds(5), periodSeconds: Duration.seconds(10) }),
+          liveness: kplus.Probe.fromHttpGet('/healthz', {
+            port: HEALTH_PORT,
+            initialDelaySeconds: Duration.seconds(15),
+            periodSeconds: Duration.seconds(20),
+          }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', {
+            port: HEALTH_PORT,
+            initialDelaySeconds: Duration.seconds(5),
+            periodSeconds: Duration.seconds(10),
+          }),
         },
       ],
     });
@@ -163,7 +201,10 @@ export class MemcachedOperatorChart extends Chart {
 
     new k8s.KubeService(this, 'metrics-service', {
       metadata: meta(`${name}-metrics`),
-      spec: { selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
+      spec: {
+        selector,
+        ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') }],
+      },
     });
 
     // Nothing but metrics scrapers needs to reach the operator (it serves no webhook; kubelet
@@ -186,5 +227,10 @@ export class MemcachedOperatorChart extends Chart {
 }
 
 function toKube(rules: PolicyRule[]): k8s.PolicyRule[] {
-  return rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, resourceNames: r.resourceNames }));
+  return rules.map((r) => ({
+    apiGroups: r.apiGroups,
+    resources: r.resources,
+    verbs: r.verbs,
+    resourceNames: r.resourceNames,
+  }));
 }

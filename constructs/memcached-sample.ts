@@ -10,7 +10,12 @@ import { dnsLabel, port } from './validation';
 export const memcachedSampleSchema = z.strictObject({
   name: dnsLabel().default('memcached-sample'),
   namespace: dnsLabel().default('default'),
-  size: z.number().int('must be a whole number').min(SIZE_MIN, `must be at least ${SIZE_MIN}`).max(SIZE_MAX, `must be at most ${SIZE_MAX}`).default(3),
+  size: z
+    .number()
+    .int('must be a whole number')
+    .min(SIZE_MIN, `must be at least ${SIZE_MIN}`)
+    .max(SIZE_MAX, `must be at most ${SIZE_MAX}`)
+    .default(3),
   containerPort: port().default(PORT_DEFAULT),
 });
 export type MemcachedSampleConfig = z.output<typeof memcachedSampleSchema>;
@@ -19,7 +24,6 @@ export interface MemcachedSampleChartProps extends ChartProps {
   readonly config: MemcachedSampleConfig;
   readonly groupDomain: string;
 }
-
 
 /**
  * For Argo CD, which dry-runs every object before a sync (the sample's dry-run fails while its
@@ -39,9 +43,18 @@ export class MemcachedSampleChart extends Chart {
     // Typed by the props `npm run import` generates from the CRD. Not the generated class
     // itself: its API version is fixed to the default group domain, the configured one wins.
     const sample: MemcachedProps = {
-      metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name }, annotations: ARGO_CD_AFTER_CRD },
+      metadata: {
+        name,
+        namespace,
+        labels: { 'app.kubernetes.io/name': 'memcached', 'app.kubernetes.io/instance': name },
+        annotations: ARGO_CD_AFTER_CRD,
+      },
       spec: { size, containerPort },
     };
-    new ApiObject(this, 'sample', { apiVersion: memcachedApiVersion(props.groupDomain), kind: MEMCACHED_KIND, ...sample });
+    new ApiObject(this, 'sample', {
+      apiVersion: memcachedApiVersion(props.groupDomain),
+      kind: MEMCACHED_KIND,
+      ...sample,
+    });
   }
 }

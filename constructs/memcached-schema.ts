@@ -22,9 +22,20 @@ export const conditionSchema = jsonSchema({
   properties: {
     type: { type: 'string', maxLength: 316, description: 'Condition type: Available, Progressing or Degraded.' },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
-    observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'The .metadata.generation this condition was computed from.' },
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      minimum: 0,
+      description: 'The .metadata.generation this condition was computed from.',
+    },
     lastTransitionTime: { type: 'string', format: 'date-time', description: 'When the status last changed.' },
-    reason: { type: 'string', maxLength: 1024, minLength: 1, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$', description: 'Machine-readable CamelCase reason for the last transition.' },
+    reason: {
+      type: 'string',
+      maxLength: 1024,
+      minLength: 1,
+      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+      description: 'Machine-readable CamelCase reason for the last transition.',
+    },
     message: { type: 'string', maxLength: 32768, description: 'Human-readable details about the last transition.' },
   },
 });
@@ -53,14 +64,31 @@ export const memcachedStatusSchema = jsonSchema({
   type: 'object',
   description: 'Observed state, written by the operator.',
   properties: {
-    nodes: { type: 'array', items: { type: 'string', description: 'A pod name.' }, description: 'Names of the memcached pods.' },
-    replicas: { type: 'integer', format: 'int32', minimum: 0, description: 'Pods of the Deployment (the scale subresource reads this).' },
+    nodes: {
+      type: 'array',
+      items: { type: 'string', description: 'A pod name.' },
+      description: 'Names of the memcached pods.',
+    },
+    replicas: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 0,
+      description: 'Pods of the Deployment (the scale subresource reads this).',
+    },
     readyReplicas: { type: 'integer', format: 'int32', minimum: 0, description: 'Pods that are ready.' },
-    selector: { type: 'string', description: 'Label selector of the pods, in string form (for the scale subresource and autoscalers).' },
-    observedGeneration: { type: 'integer', format: 'int64', description: 'The .metadata.generation the operator last acted on.' },
+    selector: {
+      type: 'string',
+      description: 'Label selector of the pods, in string form (for the scale subresource and autoscalers).',
+    },
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      description: 'The .metadata.generation the operator last acted on.',
+    },
     conditions: {
       type: 'array',
-      description: 'Available: the cache serves with the desired size. Progressing: a change is rolling out. Degraded: the operator cannot reach the desired state.',
+      description:
+        'Available: the cache serves with the desired size. Progressing: a change is rolling out. Degraded: the operator cannot reach the desired state.',
       items: conditionSchema,
       xKubernetesListType: 'map',
       xKubernetesListMapKeys: ['type'],
@@ -85,7 +113,8 @@ export const memcachedNameRules = [
   },
   {
     rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-    message: "metadata.name must consist of lower case letters, digits and '-', start with a letter and end with a letter or digit (no dots): it is also the name of the cache's Service, a DNS-1035 label",
+    message:
+      "metadata.name must consist of lower case letters, digits and '-', start with a letter and end with a letter or digit (no dots): it is also the name of the cache's Service, a DNS-1035 label",
     fieldPath: '.metadata.name',
     reason: 'FieldValueInvalid',
   },
@@ -93,7 +122,8 @@ export const memcachedNameRules = [
 
 export const memcachedSchema = jsonSchema({
   type: 'object',
-  description: 'Memcached is a memcached cache managed by the memcached-operator: a Deployment of `size` pods and a Service in front of them.',
+  description:
+    'Memcached is a memcached cache managed by the memcached-operator: a Deployment of `size` pods and a Service in front of them.',
   xKubernetesValidations: [...memcachedNameRules],
   properties: {
     apiVersion: { type: 'string', description: 'Versioned schema of this representation of an object.' },
@@ -101,7 +131,13 @@ export const memcachedSchema = jsonSchema({
     // name is declared (no restriction of its own) so the name rules above can point at it.
     metadata: {
       type: 'object',
-      properties: { name: { type: 'string', description: "Name of the cache, also of its Deployment and Service: a DNS-1035 label (at most 63 characters of a-z, 0-9 and '-', starting with a letter)." } },
+      properties: {
+        name: {
+          type: 'string',
+          description:
+            "Name of the cache, also of its Deployment and Service: a DNS-1035 label (at most 63 characters of a-z, 0-9 and '-', starting with a letter).",
+        },
+      },
     },
     spec: memcachedSpecSchema,
     status: memcachedStatusSchema,
@@ -124,7 +160,12 @@ export type FromSchema<S, Defaulted extends boolean = false> = S extends { enum:
         : S extends { type: 'array'; items: infer I }
           ? FromSchema<I, Defaulted>[]
           : S extends { type: 'object'; properties: infer P }
-            ? ObjectFromSchema<P, (S extends { required: readonly (infer R)[] } ? R : never) | (Defaulted extends true ? DefaultedKeys<P> : never), Defaulted>
+            ? ObjectFromSchema<
+                P,
+                | (S extends { required: readonly (infer R)[] } ? R : never)
+                | (Defaulted extends true ? DefaultedKeys<P> : never),
+                Defaulted
+              >
             : S extends { type: 'object' }
               ? Record<string, unknown>
               : unknown;

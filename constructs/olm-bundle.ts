@@ -12,7 +12,13 @@ import { z } from 'zod';
 import type { StackConfig } from './config';
 import { imageVersion } from './labels';
 import {
-  MEMCACHED_KIND, MEMCACHED_PLURAL, MEMCACHED_VERSION, leaderElectionRules, memcachedGroup, operatorRules, PolicyRule,
+  MEMCACHED_KIND,
+  MEMCACHED_PLURAL,
+  MEMCACHED_VERSION,
+  leaderElectionRules,
+  memcachedGroup,
+  operatorRules,
+  PolicyRule,
 } from './memcached-api';
 import { memcachedSchema } from './memcached-crd';
 import { MemcachedOperatorChart, MemcachedOperatorConfig } from './memcached-operator';
@@ -24,9 +30,11 @@ export const BUNDLE_MEDIA_TYPE = 'registry+v1';
 export const CSV_API_VERSION = 'operators.coreos.com/v1alpha1';
 
 // Semantic version 2.0.0 (OLM parses CSV versions with blang/semver).
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 // A blang/semver range as olm.skipRange takes it: comparisons joined by spaces (AND) or ||.
-const SEMVER_RANGE = /^\s*(?:(?:[<>]=?|=|!=)?\s*v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*)+(?:\|\|\s*(?:(?:[<>]=?|=|!=)?\s*v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*)+)*$/;
+const SEMVER_RANGE =
+  /^\s*(?:(?:[<>]=?|=|!=)?\s*v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*)+(?:\|\|\s*(?:(?:[<>]=?|=|!=)?\s*v?\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*)+)*$/;
 
 const semver = () => z.string().regex(SEMVER, "must be a semantic version such as '0.1.0'");
 const url = () => z.string().regex(/^https?:\/\/[^\s/$.?#].[^\s]*$/, 'must be an http(s) URL');
@@ -50,18 +58,25 @@ export const olmBundleSchema = z
     skipRange: z.string().regex(SEMVER_RANGE, "must be a semver range such as '>=0.0.1 <0.1.0'").optional(),
     /** Oldest Kubernetes the bundle installs on (cdk8s-plus-28: the 1.28 API). */
     minKubeVersion: semver().default('1.28.0'),
-    maturity: z.enum(['planning', 'pre-alpha', 'alpha', 'beta', 'stable', 'mature', 'inactive', 'deprecated']).default('alpha'),
-    provider: z.strictObject({ name: z.string().min(1), url: url().optional() }).default({ name: 'kube-tutorial-stack' }),
+    maturity: z
+      .enum(['planning', 'pre-alpha', 'alpha', 'beta', 'stable', 'mature', 'inactive', 'deprecated'])
+      .default('alpha'),
+    provider: z
+      .strictObject({ name: z.string().min(1), url: url().optional() })
+      .default({ name: 'kube-tutorial-stack' }),
     maintainers: z
-      .array(z.strictObject({ name: z.string().min(1), email: z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an e-mail address') }))
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          email: z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an e-mail address'),
+        }),
+      )
       .min(1, 'must name at least one maintainer')
       .default([{ name: 'kube-tutorial-stack maintainers', email: 'maintainers@kube-tutorial-stack.dev' }]),
-    links: z
-      .array(z.strictObject({ name: z.string().min(1), url: url() }))
-      .default([
-        { name: 'Source', url: 'https://github.com/kube-tutorial-stack/kube-tutorial-stack' },
-        { name: 'Memcached', url: 'https://memcached.org' },
-      ]),
+    links: z.array(z.strictObject({ name: z.string().min(1), url: url() })).default([
+      { name: 'Source', url: 'https://github.com/kube-tutorial-stack/kube-tutorial-stack' },
+      { name: 'Memcached', url: 'https://memcached.org' },
+    ]),
   })
   .refine((o) => o.defaultChannel === undefined || o.channels.includes(o.defaultChannel), {
     message: 'defaultChannel must be one of channels',
@@ -76,12 +91,15 @@ export const OPERATOR_CHART_ID = 'memcached-operator';
  * synthesized to disk). The chart id is the one main.ts uses, so construct-path derived
  * values (the pod template's cdk8s.io/metadata.addr label) come out identical.
  */
-export function operatorChartObjects(config: MemcachedOperatorConfig): any[] {
+/** A manifest as cdk8s renders it: plain JSON, untyped (`Chart.toJson()`'s element type). */
+export type Manifest = ReturnType<Chart['toJson']>[number];
+
+export function operatorChartObjects(config: MemcachedOperatorConfig): Manifest[] {
   const app = new App({ outdir: '/nonexistent' });
   return new MemcachedOperatorChart(app, OPERATOR_CHART_ID, { config }).toJson();
 }
 
-export function sampleObject(sample: MemcachedSampleConfig, groupDomain: string): any {
+export function sampleObject(sample: MemcachedSampleConfig, groupDomain: string): Manifest {
   const app = new App({ outdir: '/nonexistent' });
   return new MemcachedSampleChart(app, 'memcached-sample', { config: sample, groupDomain }).toJson()[0];
 }
@@ -159,12 +177,19 @@ export function descriptors(block: 'spec' | 'status'): Descriptor[] {
     path,
     displayName: displayName(path),
     description: schema.description ?? '',
-    'x-descriptors': hints[path] ?? [schema.type === 'integer' ? 'urn:alm:descriptor:com.tectonic.ui:number' : 'urn:alm:descriptor:text'],
+    'x-descriptors': hints[path] ?? [
+      schema.type === 'integer' ? 'urn:alm:descriptor:com.tectonic.ui:number' : 'urn:alm:descriptor:text',
+    ],
   }));
 }
 
 function rbacRules(rules: PolicyRule[]) {
-  return rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) }));
+  return rules.map((r) => ({
+    apiGroups: r.apiGroups,
+    resources: r.resources,
+    verbs: r.verbs,
+    ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
+  }));
 }
 
 const DESCRIPTION = `Runs [memcached](https://memcached.org) caches declared as \`Memcached\` objects.
@@ -253,7 +278,9 @@ export class MemcachedOlmBundleChart extends Chart {
       install: {
         strategy: 'deployment',
         spec: {
-          clusterPermissions: [{ serviceAccountName: serviceAccount, rules: rbacRules(operatorRules(operator.groupDomain)) }],
+          clusterPermissions: [
+            { serviceAccountName: serviceAccount, rules: rbacRules(operatorRules(operator.groupDomain)) },
+          ],
           permissions: [{ serviceAccountName: serviceAccount, rules: rbacRules(leaderElectionRules()) }],
           deployments: [{ name: deployment.metadata.name, label: deployment.metadata.labels, spec: deployment.spec }],
         },
@@ -291,15 +318,18 @@ export class MemcachedOlmBundleChart extends Chart {
     new ApiObject(this, 'crd', crd);
     const { namespace: _ns, ...metricsMeta } = metrics.metadata;
     new ApiObject(this, 'metrics-service', { ...metrics, metadata: metricsMeta });
-    for (const role of objs.filter((o) => o.kind === 'ClusterRole' && /aggregate-to-/.test(Object.keys(o.metadata.labels ?? {}).join(' ')))) {
+    for (const role of objs.filter(
+      (o) => o.kind === 'ClusterRole' && /aggregate-to-/.test(Object.keys(o.metadata.labels ?? {}).join(' ')),
+    )) {
       new ApiObject(this, `role-${role.metadata.name}`, role);
     }
   }
 }
 
 /** operator-sdk's file naming: `<name>.clusterserviceversion.yaml`, `<group>_<plural>.yaml`, `<name>_<group>_<version>_<kind>.yaml`. */
-export function manifestFileName(o: any): string {
-  if (o.kind === 'ClusterServiceVersion') return `${o.metadata.name.replace(/\.v\d.*$/, '')}.clusterserviceversion.yaml`;
+export function manifestFileName(o: Manifest): string {
+  if (o.kind === 'ClusterServiceVersion')
+    return `${o.metadata.name.replace(/\.v\d.*$/, '')}.clusterserviceversion.yaml`;
   if (o.kind === 'CustomResourceDefinition') return `${o.spec.group}_${o.spec.names.plural}.yaml`;
   const [groupOrVersion, maybeVersion] = String(o.apiVersion).split('/');
   const gv = maybeVersion ? `${groupOrVersion}_${maybeVersion}` : groupOrVersion;

@@ -96,13 +96,20 @@ export interface IngressRule {
  * A NetworkPolicy that isolates `podSelector` for ingress and lets in only `rules`. Egress is
  * not restricted. Kubelet probes come from the node and are not subject to it.
  */
-export function ingressPolicy(scope: Construct, id: string, p: { name: string; labels: Record<string, string>; podSelector: Record<string, string>; rules: IngressRule[] }) {
+export function ingressPolicy(
+  scope: Construct,
+  id: string,
+  p: { name: string; labels: Record<string, string>; podSelector: Record<string, string>; rules: IngressRule[] },
+) {
   return new k8s.KubeNetworkPolicy(scope, id, {
     metadata: { name: p.name, labels: p.labels },
     spec: {
       podSelector: { matchLabels: p.podSelector },
       policyTypes: ['Ingress'],
-      ingress: p.rules.map((r) => ({ from: r.from, ports: r.ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) })),
+      ingress: p.rules.map((r) => ({
+        from: r.from,
+        ports: r.ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
+      })),
     },
   });
 }
@@ -168,7 +175,15 @@ export function standaloneRedisContainer(cfg: RedisCommon, data: kplus.Volume): 
     // volume; protected mode off because the Service, not the bind address, is the boundary.
     command: ['redis-server'],
     // A cache: at maxmemory (half the memory limit) it evicts least recently used keys.
-    args: ['--dir', '/data', '--port', String(REDIS_PORT), '--protected-mode', 'no', ...asArgs(memoryConf(cfg.resources, 'allkeys-lru'))],
+    args: [
+      '--dir',
+      '/data',
+      '--port',
+      String(REDIS_PORT),
+      '--protected-mode',
+      'no',
+      ...asArgs(memoryConf(cfg.resources, 'allkeys-lru')),
+    ],
     ports: [{ number: REDIS_PORT, name: REDIS_PORT_NAME }],
     securityContext: restrictedContainer(REDIS_UID),
     resources: toKplusResources(cfg.resources),

@@ -6,7 +6,16 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedPod } from './hardening';
-import { REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, RedisCommon, clientLabel, ingressPolicy, redisLabels, standaloneRedisContainer } from './redis-common';
+import {
+  REDIS_PORT,
+  REDIS_PORT_NAME,
+  REDIS_UID,
+  RedisCommon,
+  clientLabel,
+  ingressPolicy,
+  redisLabels,
+  standaloneRedisContainer,
+} from './redis-common';
 import { dnsLabel, replicas } from './validation';
 
 export const redisDeploymentSchema = z.strictObject({

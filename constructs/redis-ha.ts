@@ -29,7 +29,10 @@ export const redisHaSchema = z
     /** Base name of every object; pods are <name>-0, <name>-1, … */
     name: dnsLabel().max(40, 'must be at most 40 characters (it prefixes Service and pod names)').default('redis-ha'),
     /** Pods, each with one Redis and one Sentinel. */
-    replicas: int().min(3, 'must be at least 3 (Sentinels need a majority that survives losing a pod)').max(9, 'must be at most 9').default(D.replicas),
+    replicas: int()
+      .min(3, 'must be at least 3 (Sentinels need a majority that survives losing a pod)')
+      .max(9, 'must be at most 9')
+      .default(D.replicas),
     /** Sentinels that must agree the master is down before a failover starts. */
     quorum: int().min(1, 'must be at least 1').default(D.quorum),
     /** The name Sentinel-aware clients ask for. */
@@ -38,13 +41,22 @@ export const redisHaSchema = z
       .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 characters of letters, digits, '.', '_' or '-'")
       .default(D.masterSet),
     /** How long the master must be unreachable before a Sentinel considers it down. */
-    downAfterMilliseconds: int().min(1000, 'must be at least 1000').max(600_000, 'must be at most 600000').default(D.downAfterMilliseconds),
+    downAfterMilliseconds: int()
+      .min(1000, 'must be at least 1000')
+      .max(600_000, 'must be at most 600000')
+      .default(D.downAfterMilliseconds),
     /** Sentinel failover-timeout (also the pause before the same master is failed over again). */
-    failoverTimeoutMilliseconds: int().min(10_000, 'must be at least 10000').max(3_600_000, 'must be at most 3600000').default(D.failoverTimeoutMilliseconds),
+    failoverTimeoutMilliseconds: int()
+      .min(10_000, 'must be at least 10000')
+      .max(3_600_000, 'must be at most 3600000')
+      .default(D.failoverTimeoutMilliseconds),
     /** A master refuses writes unless this many replicas are connected (0: never refuse). */
     minReplicasToWrite: int().min(0, 'must be 0 or more').default(D.minReplicasToWrite),
     /** … with a replication lag of at most this many seconds. */
-    minReplicasMaxLag: int().min(1, 'must be at least 1').max(3600, 'must be at most 3600').default(D.minReplicasMaxLag),
+    minReplicasMaxLag: int()
+      .min(1, 'must be at least 1')
+      .max(3600, 'must be at most 3600')
+      .default(D.minReplicasMaxLag),
     auth: z
       .strictObject({
         /** Secret created by the user (not rendered): see docs/redis.md. */
@@ -72,15 +84,23 @@ export const redisHaSchema = z
     haproxy: z
       .strictObject({
         image: pinnedImage().default(REDIS_MASTER_PROXY_DEFAULTS.image),
-        replicas: int().min(1, 'must be at least 1').max(10, 'must be at most 10').default(REDIS_MASTER_PROXY_DEFAULTS.replicas),
+        replicas: int()
+          .min(1, 'must be at least 1')
+          .max(10, 'must be at most 10')
+          .default(REDIS_MASTER_PROXY_DEFAULTS.replicas),
         resources: resources(REDIS_MASTER_PROXY_DEFAULTS.resources),
       })
       .prefault({}),
   })
   .superRefine((c, ctx) => {
-    if (c.quorum > c.replicas) ctx.addIssue({ code: 'custom', path: ['quorum'], message: `must be at most replicas (${c.replicas})` });
+    if (c.quorum > c.replicas)
+      ctx.addIssue({ code: 'custom', path: ['quorum'], message: `must be at most replicas (${c.replicas})` });
     if (c.minReplicasToWrite > c.replicas - 1) {
-      ctx.addIssue({ code: 'custom', path: ['minReplicasToWrite'], message: `must be at most replicas - 1 (${c.replicas - 1})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minReplicasToWrite'],
+        message: `must be at most replicas - 1 (${c.replicas - 1})`,
+      });
     }
   });
 export type RedisHaConfig = z.output<typeof redisHaSchema>;

@@ -5,7 +5,15 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedPod } from './hardening';
-import { REDIS_PORT, REDIS_UID, RedisCommon, clientLabel, ingressPolicy, redisLabels, standaloneRedisContainer } from './redis-common';
+import {
+  REDIS_PORT,
+  REDIS_UID,
+  RedisCommon,
+  clientLabel,
+  ingressPolicy,
+  redisLabels,
+  standaloneRedisContainer,
+} from './redis-common';
 import { dnsLabel } from './validation';
 
 export const redisPodSchema = z.strictObject({

@@ -9,14 +9,28 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { restrictedContainerSpec, restrictedPodSpec } from './hardening';
-import { LIVENESS_SCRIPT, REDIS_PORT, REDIS_PORT_NAME, REDIS_UID, REPLICATED_REDIS_CONF, ROLE_READY_SCRIPT, RedisCommon, clientLabel, ingressPolicy, memoryConf, redisLabels } from './redis-common';
+import {
+  LIVENESS_SCRIPT,
+  REDIS_PORT,
+  REDIS_PORT_NAME,
+  REDIS_UID,
+  REPLICATED_REDIS_CONF,
+  ROLE_READY_SCRIPT,
+  RedisCommon,
+  clientLabel,
+  ingressPolicy,
+  memoryConf,
+  redisLabels,
+} from './redis-common';
 import { toKubeResources } from './resources';
 import { configChecksum, fillTemplate } from './template';
 import { dnsLabel, dnsSubdomain, positiveQuantity, replicas } from './validation';
 import startSh from './redis-statefulset/start.sh';
 
 export const redisStatefulSetSchema = z.strictObject({
-  name: dnsLabel().max(52, 'must be at most 52 characters (pod names add an ordinal and the controller a hash)').default('redis-sfs'),
+  name: dnsLabel()
+    .max(52, 'must be at most 52 characters (pod names add an ordinal and the controller a hash)')
+    .default('redis-sfs'),
   replicas: replicas(20).default(2),
   storage: z
     .strictObject({
@@ -97,7 +111,10 @@ export class RedisStatefulSetChart extends Chart {
     });
 
     const masterHost = `${name}-0.${name}.$(POD_NAMESPACE).svc.${props.clusterDomain}`;
-    const probe = (script: string, p: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number }) => ({
+    const probe = (
+      script: string,
+      p: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number },
+    ) => ({
       exec: { command: ['sh', '-c', script] },
       timeoutSeconds: 3,
       ...p,
@@ -122,7 +139,13 @@ export class RedisStatefulSetChart extends Chart {
             affinity: {
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels.selector } } },
+                  {
+                    weight: 100,
+                    podAffinityTerm: {
+                      topologyKey: 'kubernetes.io/hostname',
+                      labelSelector: { matchLabels: labels.selector },
+                    },
+                  },
                 ],
               },
             },
@@ -136,16 +159,27 @@ export class RedisStatefulSetChart extends Chart {
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   { name: 'MASTER_HOST', value: masterHost },
                   { name: 'AUTH_SECRET', value: `${auth.secretName}/${auth.passwordKey}` },
-                  { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.passwordKey } } },
+                  {
+                    name: 'REDIS_PASSWORD',
+                    valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.passwordKey } },
+                  },
                 ],
                 ports: [{ name: REDIS_PORT_NAME, containerPort: REDIS_PORT }],
                 securityContext: restrictedContainerSpec(REDIS_UID),
                 resources: toKubeResources(cfg.resources),
                 // Alive while it answers at all (a replica whose master is down still is).
-                livenessProbe: probe(AUTH_CLI + LIVENESS_SCRIPT, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
+                livenessProbe: probe(AUTH_CLI + LIVENESS_SCRIPT, {
+                  initialDelaySeconds: 10,
+                  periodSeconds: 10,
+                  failureThreshold: 6,
+                }),
                 // Ready when master, or a replica that has synced since it started (link up, or
                 // down and serving stale data).
-                readinessProbe: probe(AUTH_CLI + ROLE_READY_SCRIPT, { initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 }),
+                readinessProbe: probe(AUTH_CLI + ROLE_READY_SCRIPT, {
+                  initialDelaySeconds: 2,
+                  periodSeconds: 5,
+                  failureThreshold: 3,
+                }),
                 volumeMounts: [
                   { name: 'data', mountPath: '/data' },
                   { name: 'config', mountPath: '/etc/redis', readOnly: true },
@@ -183,7 +217,15 @@ export class RedisStatefulSetChart extends Chart {
       name,
       labels: labels.metadata,
       podSelector: labels.selector,
-      rules: [{ from: [{ podSelector: { matchLabels: clientLabel(name) } }, { podSelector: { matchLabels: labels.selector } }], ports: [REDIS_PORT] }],
+      rules: [
+        {
+          from: [
+            { podSelector: { matchLabels: clientLabel(name) } },
+            { podSelector: { matchLabels: labels.selector } },
+          ],
+          ports: [REDIS_PORT],
+        },
+      ],
     });
   }
 }

@@ -18,7 +18,12 @@ export interface StackObjects {
 
 // Labels the controllers add to pods themselves; a selector on them (the StatefulSet master
 // Service's pod-name) is compared on its other labels.
-const CONTROLLER_LABELS = new Set(['statefulset.kubernetes.io/pod-name', 'pod-template-hash', 'controller-revision-hash', 'apps.kubernetes.io/pod-index']);
+const CONTROLLER_LABELS = new Set([
+  'statefulset.kubernetes.io/pod-name',
+  'pod-template-hash',
+  'controller-revision-hash',
+  'apps.kubernetes.io/pod-index',
+]);
 
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController']);
 
@@ -69,7 +74,8 @@ export function stackConflicts(stacks: readonly StackObjects[]): string[] {
     for (let j = i + 1; j < stacks.length; j++) {
       const [a, b] = [stacks[i], stacks[j]];
       // The same object from both stacks.
-      const keyOf = (o: Record<string, any>) => `${namespaceOf(o)}\0${groupOf(o.apiVersion)}\0${o.kind}\0${o.metadata?.name}`;
+      const keyOf = (o: Record<string, any>) =>
+        `${namespaceOf(o)}\0${groupOf(o.apiVersion)}\0${o.kind}\0${o.metadata?.name}`;
       const inB = new Map(b.objects.map((o) => [keyOf(o), o]));
       const byNamespace = new Map<string, string[]>();
       for (const o of a.objects) {
@@ -78,16 +84,24 @@ export function stackConflicts(stacks: readonly StackObjects[]): string[] {
       }
       for (const [ns, objs] of byNamespace) {
         const where = ns ? ` in namespace "${ns}"` : ' (cluster-scoped)';
-        problems.push(`${fieldsOf(a, b)}: ${a.label} and ${b.label} both create ${objs.join(', ')}${where}; give the stacks different names`);
+        problems.push(
+          `${fieldsOf(a, b)}: ${a.label} and ${b.label} both create ${objs.join(', ')}${where}; give the stacks different names`,
+        );
       }
       // A selector of one stack matching the pods of the other, in the same namespace.
       const overlaps = new Map<string, string[]>();
-      for (const [x, y] of [[a, b], [b, a]] as const) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         for (const s of selectors(x)) {
           for (const p of podLabels(y)) {
             const ns = namespaceOf(s.owner);
             if (ns !== namespaceOf(p.owner) || !selects(s.selector, p.labels)) continue;
-            overlaps.set(ns, [...(overlaps.get(ns) ?? []), `${describe(s.owner)} of ${x.label} selects the pods of ${describe(p.owner)} of ${y.label}`]);
+            overlaps.set(ns, [
+              ...(overlaps.get(ns) ?? []),
+              `${describe(s.owner)} of ${x.label} selects the pods of ${describe(p.owner)} of ${y.label}`,
+            ]);
           }
         }
       }

@@ -20,7 +20,10 @@ export const dnsLabel = () =>
   z
     .string()
     .max(63, 'must be at most 63 characters (a DNS-1123 label)')
-    .regex(DNS_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit");
+    .regex(
+      DNS_LABEL,
+      "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+    );
 
 /** A DNS-1123 subdomain: most object names, API groups, cluster domains. */
 export const dnsSubdomain = () =>
@@ -35,7 +38,10 @@ export const pinnedImage = () =>
     .string()
     .min(1, 'must not be empty')
     .refine((s) => !/\s/.test(s), 'must not contain white space')
-    .refine((s) => imageTag(s) !== undefined || s.includes('@sha256:'), 'must be pinned to a tag or digest (e.g. redis:8.2.2)')
+    .refine(
+      (s) => imageTag(s) !== undefined || s.includes('@sha256:'),
+      'must be pinned to a tag or digest (e.g. redis:8.2.2)',
+    )
     .refine((s) => imageTag(s) !== 'latest', "must not use the tag 'latest' (pin a version)");
 
 /** A Kubernetes quantity such as `1Gi`, `500m`, `128Mi`. */
@@ -43,14 +49,17 @@ export const quantity = () =>
   z.string().regex(QUANTITY, "must be a Kubernetes quantity such as '1Gi', '512Mi' or '250m'");
 
 /** A strictly positive quantity, e.g. a volume size. */
-export const positiveQuantity = () =>
-  quantity().refine((s) => parseFloat(s) > 0, 'must be greater than zero');
+export const positiveQuantity = () => quantity().refine((s) => parseFloat(s) > 0, 'must be greater than zero');
 
 export const replicas = (max = 100) =>
   z.number().int('must be a whole number').min(0, 'must be 0 or more').max(max, `must be at most ${max}`);
 
 export const port = () =>
-  z.number().int('must be a whole number').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
+  z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535');
 
 /**
  * CPU as cdk8s-plus can render it: millicores (`250m`) or whole/decimal cores (`0.5`, `2`).
@@ -91,7 +100,10 @@ export function resources(defaults?: Resources): z.ZodType {
   const schema = z
     .strictObject({ requests: pair(defaults?.requests), limits: pair(defaults?.limits) })
     .refine((r) => cpuMillis(r.requests.cpu) <= cpuMillis(r.limits.cpu), 'requests.cpu must not exceed limits.cpu')
-    .refine((r) => memoryMi(r.requests.memory) <= memoryMi(r.limits.memory), 'requests.memory must not exceed limits.memory');
+    .refine(
+      (r) => memoryMi(r.requests.memory) <= memoryMi(r.limits.memory),
+      'requests.memory must not exceed limits.memory',
+    );
   return defaults ? (schema as z.ZodType<Resources, ResourcesInput>).prefault({}) : schema;
 }
 

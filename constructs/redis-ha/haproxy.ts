@@ -113,7 +113,13 @@ export class RedisMasterProxy extends Construct {
             affinity: {
               podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
+                  {
+                    weight: 100,
+                    podAffinityTerm: {
+                      topologyKey: 'kubernetes.io/hostname',
+                      labelSelector: { matchLabels: selector },
+                    },
+                  },
                 ],
               },
             },
@@ -123,7 +129,10 @@ export class RedisMasterProxy extends Construct {
                 image: p.image,
                 imagePullPolicy: 'IfNotPresent',
                 command: ['haproxy', '-W', '-db', '-f', '/etc/haproxy-ha/haproxy.cfg'],
-                env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }, p.passwordEnv],
+                env: [
+                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  p.passwordEnv,
+                ],
                 ports: [
                   { name: 'redis', containerPort: REDIS_PORT },
                   { name: 'health', containerPort: HEALTH_PORT },

@@ -109,10 +109,12 @@ const REDIS_READINESS =
   `info="$(redis-cli -h 127.0.0.1 -p ${REDIS_PORT} info replication | tr -d '\\r')"; ` +
   'case "$info" in *role:master*) exit 0;; *master_link_status:up*) exit 0;; *) echo "replica not linked to its master"; exit 1;; esac';
 const SENTINEL_LIVENESS =
-  AUTH_CLI + `reply="$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping 2>&1)"; [ "$reply" = PONG ] || { echo "$reply"; exit 1; }`;
+  AUTH_CLI +
+  `reply="$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping 2>&1)"; [ "$reply" = PONG ] || { echo "$reply"; exit 1; }`;
 /** Ready: this Sentinel knows the master and enough Sentinels for quorum and majority. */
 const SENTINEL_READINESS =
-  AUTH_CLI + `reply="$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" 2>&1)"; case "$reply" in OK*) exit 0;; *) echo "$reply"; exit 1;; esac`;
+  AUTH_CLI +
+  `reply="$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} sentinel ckquorum "$MASTER_SET" 2>&1)"; case "$reply" in OK*) exit 0;; *) echo "$reply"; exit 1;; esac`;
 
 export class RedisSentinelStatefulSet extends Construct {
   readonly configMap: k8s.KubeConfigMap;
@@ -175,7 +177,10 @@ export class RedisSentinelStatefulSet extends Construct {
       spec: { publishNotReadyAddresses: true, selector, ports: [sentinelPort] },
     });
 
-    this.passwordEnv = { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: p.auth.secretName, key: p.auth.passwordKey } } };
+    this.passwordEnv = {
+      name: 'REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: p.auth.secretName, key: p.auth.passwordKey } },
+    };
     const scriptEnv = [
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'NAME', value: name },
@@ -185,7 +190,10 @@ export class RedisSentinelStatefulSet extends Construct {
       { name: 'AUTH_SECRET', value: `${p.auth.secretName}/${p.auth.passwordKey}` },
       this.passwordEnv,
     ];
-    const probe = (script: string, q: { initialDelaySeconds?: number; periodSeconds: number; failureThreshold: number; timeoutSeconds?: number }) => ({
+    const probe = (
+      script: string,
+      q: { initialDelaySeconds?: number; periodSeconds: number; failureThreshold: number; timeoutSeconds?: number },
+    ) => ({
       exec: { command: ['sh', '-c', script] },
       timeoutSeconds: q.timeoutSeconds ?? 3,
       initialDelaySeconds: q.initialDelaySeconds,
@@ -215,7 +223,9 @@ export class RedisSentinelStatefulSet extends Construct {
               podAntiAffinity:
                 p.antiAffinity === 'hard'
                   ? { requiredDuringSchedulingIgnoredDuringExecution: [affinityTerm] }
-                  : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: affinityTerm }] },
+                  : {
+                      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: affinityTerm }],
+                    },
             },
             containers: [
               {
@@ -248,8 +258,16 @@ export class RedisSentinelStatefulSet extends Construct {
                 ports: [{ name: 'sentinel', containerPort: SENTINEL_PORT }],
                 securityContext: restrictedContainerSpec(REDIS_UID),
                 resources: toKubeResources(p.sentinelResources),
-                livenessProbe: probe(SENTINEL_LIVENESS, { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
-                readinessProbe: probe(SENTINEL_READINESS, { initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 }),
+                livenessProbe: probe(SENTINEL_LIVENESS, {
+                  initialDelaySeconds: 10,
+                  periodSeconds: 10,
+                  failureThreshold: 6,
+                }),
+                readinessProbe: probe(SENTINEL_READINESS, {
+                  initialDelaySeconds: 5,
+                  periodSeconds: 10,
+                  failureThreshold: 3,
+                }),
                 volumeMounts: [
                   { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                   // Sentinel rewrites its config file with what it learns (epochs, peers).

@@ -25,7 +25,6 @@ import { kubectl, kubectlApplyResult, type KubectlResult } from '../../cluster/o
 import { distDir, loadDist } from '../support/dist';
 import { PORT_DEFAULT } from '../../constructs/memcached-api';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = Record<string, any>;
 
 const KUBECONFIG = process.env.TEST_KUBECONFIG!;
@@ -72,7 +71,8 @@ const find = (objs: Obj[], kind: string, name?: string): Obj => {
 };
 
 /** Files that define a Namespace or a CRD first: the objects of other files may need them. */
-const definesTypesOrNamespace = (objs: Obj[]) => objs.some((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
+const definesTypesOrNamespace = (objs: Obj[]) =>
+  objs.some((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition');
 
 // Is <apiVersion, kind> namespaced? Asked of the API server's discovery (the CRD's kinds too).
 const scopeCache = new Map<string, Map<string, boolean>>();
@@ -102,21 +102,30 @@ const labelSelector = (matchLabels: Record<string, string>) =>
 const isReady = (p: k8s.V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** Waits until exactly `count` live pods match `selector`, all Running and Ready on kwok nodes. */
-async function waitForRunningPods(namespace: string, selector: string, count: number, timeoutMs = 90_000): Promise<k8s.V1Pod[]> {
+async function waitForRunningPods(
+  namespace: string,
+  selector: string,
+  count: number,
+  timeoutMs = 90_000,
+): Promise<k8s.V1Pod[]> {
   let seen = 'no pods';
   try {
     return await waitFor(
       `${count} pod(s) ${namespace}/{${selector}} Running on kwok nodes`,
       async () => {
-        const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
+        const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
+          (p) => !p.metadata?.deletionTimestamp,
+        );
         seen = pods.map(describePod).join('; ') || 'no pods';
-        const ok = pods.length === count && pods.every((p) => p.status?.phase === 'Running' && isReady(p) && NODES.includes(p.spec?.nodeName ?? ''));
+        const ok =
+          pods.length === count &&
+          pods.every((p) => p.status?.phase === 'Running' && isReady(p) && NODES.includes(p.spec?.nodeName ?? ''));
         return ok ? pods.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!)) : undefined;
       },
       { timeoutMs, intervalMs: 250 },
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+    throw new Error(`${(err as Error).message}; last seen: ${seen}`, { cause: err });
   }
 }
 
@@ -127,7 +136,9 @@ const describePod = (p: k8s.V1Pod) => {
 
 /** Ready endpoints of a Service, from its EndpointSlices: pod name → hostname. */
 async function serviceEndpoints(namespace: string, service: string): Promise<Map<string, string | undefined>> {
-  const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items;
+  const slices = (
+    await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })
+  ).items;
   const out = new Map<string, string | undefined>();
   for (const s of slices) {
     for (const e of s.endpoints ?? []) {
@@ -138,7 +149,11 @@ async function serviceEndpoints(namespace: string, service: string): Promise<Map
 }
 
 /** Waits until the Service's EndpointSlices name exactly `podNames` (sorted). */
-async function waitForEndpoints(namespace: string, service: string, podNames: string[]): Promise<Map<string, string | undefined>> {
+async function waitForEndpoints(
+  namespace: string,
+  service: string,
+  podNames: string[],
+): Promise<Map<string, string | undefined>> {
   const want = [...podNames].sort();
   try {
     return await waitFor(
@@ -177,7 +192,9 @@ beforeAll(async () => {
     [...stacks.values()]
       .filter((s) => !s.ownNamespace)
       .map(async (s) => {
-        s.testNamespace = await createTestNamespace(`dist-${s.file.replace(/\.k8s\.yaml$/, '')}`, { podSecurity: 'restricted' });
+        s.testNamespace = await createTestNamespace(`dist-${s.file.replace(/\.k8s\.yaml$/, '')}`, {
+          podSecurity: 'restricted',
+        });
         s.namespace = s.testNamespace.name;
       }),
   );
@@ -224,7 +241,10 @@ async function provideDependencies(s: Stack): Promise<void> {
   for (const [name, keys] of wanted) {
     await core.createNamespacedSecret({
       namespace: s.namespace,
-      body: { metadata: { name }, stringData: Object.fromEntries([...keys].map((k) => [k, randomBytes(24).toString('hex')])) },
+      body: {
+        metadata: { name },
+        stringData: Object.fromEntries([...keys].map((k) => [k, randomBytes(24).toString('hex')])),
+      },
     });
   }
   for (const sts of s.objects.filter((o) => o.kind === 'StatefulSet')) {
@@ -268,14 +288,26 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     // A new file in dist/ is applied by the test below as well; its workloads need
     // assertions of their own here.
     expect(FILES).toEqual(
-      expect.arrayContaining(['memcached-operator.k8s.yaml', 'memcached-sample.k8s.yaml', 'redis-deployment.k8s.yaml', 'redis-pod.k8s.yaml', 'redis-statefulset.k8s.yaml']),
+      expect.arrayContaining([
+        'memcached-operator.k8s.yaml',
+        'memcached-sample.k8s.yaml',
+        'redis-deployment.k8s.yaml',
+        'redis-pod.k8s.yaml',
+        'redis-statefulset.k8s.yaml',
+      ]),
     );
   });
 
   it('the target namespaces enforce and warn "restricted"', async () => {
     for (const s of stacks.values()) {
-      const labels = s.ownNamespace ? s.ownNamespace.metadata.labels : (await core.readNamespace({ name: s.namespace })).metadata!.labels;
-      expect({ file: s.file, enforce: labels?.['pod-security.kubernetes.io/enforce'], warn: labels?.['pod-security.kubernetes.io/warn'] }).toEqual({
+      const labels = s.ownNamespace
+        ? s.ownNamespace.metadata.labels
+        : (await core.readNamespace({ name: s.namespace })).metadata!.labels;
+      expect({
+        file: s.file,
+        enforce: labels?.['pod-security.kubernetes.io/enforce'],
+        warn: labels?.['pod-security.kubernetes.io/warn'],
+      }).toEqual({
         file: s.file,
         enforce: 'restricted',
         warn: 'restricted',
@@ -287,14 +319,22 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     for (const s of [...stacks.values()].filter((x) => x.ownNamespace)) {
       // The CRD is in the same file: its kinds are not served yet, and none of them is in it.
       for (const o of s.original.filter((x) => x.kind !== 'Namespace' && x.kind !== 'CustomResourceDefinition')) {
-        if (await isNamespaced(o.apiVersion, o.kind)) expect(`${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} in ${s.namespace}`);
+        if (await isNamespaced(o.apiVersion, o.kind))
+          expect(`${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`).toBe(
+            `${o.kind}/${o.metadata.name} in ${s.namespace}`,
+          );
       }
     }
   });
 
   // Files with Namespaces and CRDs first, then the rest in name order (as `kubectl apply -f dist/`
   // would need them to be).
-  const order = () => [...stacks.values()].sort((a, b) => Number(definesTypesOrNamespace(b.original)) - Number(definesTypesOrNamespace(a.original)) || a.file.localeCompare(b.file));
+  const order = () =>
+    [...stacks.values()].sort(
+      (a, b) =>
+        Number(definesTypesOrNamespace(b.original)) - Number(definesTypesOrNamespace(a.original)) ||
+        a.file.localeCompare(b.file),
+    );
 
   it.each(FILES)('%s applies server-side with no warning (no PodSecurity warning in particular)', async (file) => {
     // it.each runs in FILES order; apply in dependency order whatever is due up to this file.
@@ -313,7 +353,8 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     // One "<resource>/<name> serverside-applied" line per object.
     const lines = res.stdout.trim().split('\n');
     expect(lines).toHaveLength(s.objects.length);
-    for (const o of s.objects) expect(lines).toContainEqual(expect.stringMatching(new RegExp(`/${o.metadata.name} serverside-applied$`)));
+    for (const o of s.objects)
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`/${o.metadata.name} serverside-applied$`)));
   });
 
   it('control: the same check does see Pod Security warnings and rejections', async () => {
@@ -327,14 +368,20 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     const deployment = structuredClone(find(s.objects, 'Deployment'));
     deployment.metadata.name = 'insecure';
     strip(deployment.spec.template.spec);
-    const warned = await kubectlApplyResult(KUBECONFIG, [deployment], { fieldManager: FIELD_MANAGER, extraArgs: ['--dry-run=server'] });
+    const warned = await kubectlApplyResult(KUBECONFIG, [deployment], {
+      fieldManager: FIELD_MANAGER,
+      extraArgs: ['--dry-run=server'],
+    });
     expect(warned.code).toBe(0);
     expect(warned.stderr).toMatch(/^Warning: would violate PodSecurity "restricted:latest": .*runAsNonRoot != true/m);
 
     const pod = structuredClone(find(stack('redis-pod.k8s.yaml').objects, 'Pod'));
     pod.metadata.name = 'insecure';
     strip(pod.spec);
-    const rejected = await kubectlApplyResult(KUBECONFIG, [pod], { fieldManager: FIELD_MANAGER, extraArgs: ['--dry-run=server'] });
+    const rejected = await kubectlApplyResult(KUBECONFIG, [pod], {
+      fieldManager: FIELD_MANAGER,
+      extraArgs: ['--dry-run=server'],
+    });
     expect(rejected.code).not.toBe(0);
     expect(rejected.stderr).toMatch(/forbidden: violates PodSecurity "restricted:latest"/);
   });
@@ -346,7 +393,11 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     expect(running.metadata!.name).toBe(pod.metadata.name);
     expect(running.spec!.containers[0].image).toBe(pod.spec.containers[0].image);
     // Admitted as written: the restricted settings are what runs.
-    expect(running.spec!.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(running.spec!.containers[0].securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 
   it('redis-deployment: its pod is Running, the Service selects it, a deleted pod is replaced', async () => {
@@ -359,7 +410,10 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     await waitForEndpoints(s.namespace, svc.metadata.name, [first.metadata!.name!]);
     await waitFor('Deployment available', async () => {
       const live = await apps.readNamespacedDeployment({ namespace: s.namespace, name: d.metadata.name });
-      return live.status?.availableReplicas === d.spec.replicas && live.status?.observedGeneration === live.metadata?.generation;
+      return (
+        live.status?.availableReplicas === d.spec.replicas &&
+        live.status?.observedGeneration === live.metadata?.generation
+      );
     });
 
     await core.deleteNamespacedPod({ namespace: s.namespace, name: first.metadata!.name! });
@@ -373,7 +427,9 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     );
     expect(second.metadata!.name).not.toBe(first.metadata!.name);
     expect(second.metadata!.uid).not.toBe(first.metadata!.uid);
-    await expect(core.readNamespacedPod({ namespace: s.namespace, name: first.metadata!.name! })).rejects.toMatchObject({ code: 404 });
+    await expect(core.readNamespacedPod({ namespace: s.namespace, name: first.metadata!.name! })).rejects.toMatchObject(
+      { code: 404 },
+    );
     // The Service follows: its endpoints are the new pod now.
     await waitForEndpoints(s.namespace, svc.metadata.name, [second.metadata!.name!]);
   });
@@ -392,7 +448,9 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
       podNames.map((p) => [`data-${p}`, 'Bound', `${s.namespace}-data-${p}`]),
     );
     for (const p of pods) {
-      expect(p.spec!.volumes!.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe(`data-${p.metadata!.name}`);
+      expect(p.spec!.volumes!.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe(
+        `data-${p.metadata!.name}`,
+      );
     }
 
     // The headless Service publishes each pod under its own host name.
@@ -410,23 +468,44 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     const s = stack('redis-ha.k8s.yaml');
     const sts = find(s.objects, 'StatefulSet');
     const proxy = find(s.objects, 'Deployment');
-    const servers = await waitForRunningPods(s.namespace, labelSelector(sts.spec.selector.matchLabels), sts.spec.replicas);
-    expect(servers.map((p) => p.metadata!.name)).toEqual(Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`));
-    const proxies = await waitForRunningPods(s.namespace, labelSelector(proxy.spec.selector.matchLabels), proxy.spec.replicas);
+    const servers = await waitForRunningPods(
+      s.namespace,
+      labelSelector(sts.spec.selector.matchLabels),
+      sts.spec.replicas,
+    );
+    expect(servers.map((p) => p.metadata!.name)).toEqual(
+      Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`),
+    );
+    const proxies = await waitForRunningPods(
+      s.namespace,
+      labelSelector(proxy.spec.selector.matchLabels),
+      proxy.spec.replicas,
+    );
     const pvcs = (await core.listNamespacedPersistentVolumeClaim({ namespace: s.namespace })).items;
     expect(pvcs.map((c) => c.status?.phase)).toEqual(Array(sts.spec.replicas).fill('Bound'));
-    await waitForEndpoints(s.namespace, sts.spec.serviceName, servers.map((p) => p.metadata!.name!));
+    await waitForEndpoints(
+      s.namespace,
+      sts.spec.serviceName,
+      servers.map((p) => p.metadata!.name!),
+    );
     // The master endpoint is HAProxy, which finds the master among the servers.
     const masterSvc = s.objects.find((o) => o.kind === 'Service' && o.metadata.name.endsWith('-master'));
     expect(masterSvc?.spec.selector).toEqual(proxy.spec.selector.matchLabels);
-    await waitForEndpoints(s.namespace, masterSvc!.metadata.name, proxies.map((p) => p.metadata!.name!));
+    await waitForEndpoints(
+      s.namespace,
+      masterSvc!.metadata.name,
+      proxies.map((p) => p.metadata!.name!),
+    );
   });
 
-  it('memcached-operator: the operator Deployment\'s pod is Running in its restricted Namespace, the metrics Service selects it', async () => {
+  it("memcached-operator: the operator Deployment's pod is Running in its restricted Namespace, the metrics Service selects it", async () => {
     const s = stack('memcached-operator.k8s.yaml');
     const d = find(s.objects, 'Deployment');
     const live = await core.readNamespace({ name: s.namespace });
-    expect(live.metadata!.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' });
+    expect(live.metadata!.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
     const pods = await waitForRunningPods(s.namespace, labelSelector(d.spec.selector.matchLabels), d.spec.replicas);
     for (const p of pods) {
       expect(p.spec!.serviceAccountName).toBe(d.spec.template.spec.serviceAccountName);
@@ -437,7 +516,11 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
       return x.status?.availableReplicas === d.spec.replicas;
     });
     const svc = find(s.objects, 'Service');
-    await waitForEndpoints(s.namespace, svc.metadata.name, pods.map((p) => p.metadata!.name!));
+    await waitForEndpoints(
+      s.namespace,
+      svc.metadata.name,
+      pods.map((p) => p.metadata!.name!),
+    );
   });
 
   it('memcached-sample: stored as written once the CRD from memcached-operator is established', async () => {
@@ -450,12 +533,21 @@ describe('dist/ on a real control plane, Pod Security restricted', () => {
     expect(live.spec).toEqual({ size: 3, containerPort: PORT_DEFAULT });
   });
 
-  it('every Service with a selector selects at least one of its stack\'s pods', async () => {
+  it("every Service with a selector selects at least one of its stack's pods", async () => {
     for (const s of stacks.values()) {
       for (const svc of s.objects.filter((o) => o.kind === 'Service' && o.spec?.selector)) {
-        const pods = (await core.listNamespacedPod({ namespace: s.namespace, labelSelector: labelSelector(svc.spec.selector) })).items.filter((p) => !p.metadata?.deletionTimestamp);
-        expect({ service: `${s.file}: ${svc.metadata.name}`, pods: pods.length > 0 }).toEqual({ service: `${s.file}: ${svc.metadata.name}`, pods: true });
-        await waitForEndpoints(s.namespace, svc.metadata.name, pods.map((p) => p.metadata!.name!));
+        const pods = (
+          await core.listNamespacedPod({ namespace: s.namespace, labelSelector: labelSelector(svc.spec.selector) })
+        ).items.filter((p) => !p.metadata?.deletionTimestamp);
+        expect({ service: `${s.file}: ${svc.metadata.name}`, pods: pods.length > 0 }).toEqual({
+          service: `${s.file}: ${svc.metadata.name}`,
+          pods: true,
+        });
+        await waitForEndpoints(
+          s.namespace,
+          svc.metadata.name,
+          pods.map((p) => p.metadata!.name!),
+        );
       }
     }
   });

@@ -9,7 +9,6 @@ import { createTestNamespace, kubeConfig, type TestNamespace } from '../support/
 import { waitFor } from '../support/wait';
 import { redisHaManifests } from '../support/redis-manifests';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -19,7 +18,8 @@ const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
 /** `kubectl apply --server-side`. */
 async function applyServerSide(objects: k8s.KubernetesObject[]) {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
-  for (const o of objects) await api.patch(o, undefined, undefined, 'redis-ha-test', true, k8s.PatchStrategy.ServerSideApply);
+  for (const o of objects)
+    await api.patch(o, undefined, undefined, 'redis-ha-test', true, k8s.PatchStrategy.ServerSideApply);
 }
 
 let ns: TestNamespace;
@@ -27,7 +27,8 @@ const pvNames: string[] = [];
 const objs = redisHaManifests();
 const sts = objs.find((o) => o.kind === 'StatefulSet');
 const proxy = objs.find((o) => o.kind === 'Deployment');
-const secretRef = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'REDIS_PASSWORD').valueFrom.secretKeyRef;
+const secretRef = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'REDIS_PASSWORD').valueFrom
+  .secretKeyRef;
 
 beforeAll(async () => {
   ns = await createTestNamespace('redis-ha', { podSecurity: 'restricted' });
@@ -87,22 +88,39 @@ test('applies server-side into a restricted namespace; every pod is admitted, sc
   );
 
   // The workloads report their replicas ready (kwok marks containers ready).
-  await waitFor('StatefulSet and Deployment ready', async () => {
-    const s = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: sts.metadata.name });
-    const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: proxy.metadata.name });
-    return s.status?.readyReplicas === sts.spec.replicas && d.status?.readyReplicas === proxy.spec.replicas;
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  await waitFor(
+    'StatefulSet and Deployment ready',
+    async () => {
+      const s = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: sts.metadata.name });
+      const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: proxy.metadata.name });
+      return s.status?.readyReplicas === sts.spec.replicas && d.status?.readyReplicas === proxy.spec.replicas;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 
   // The disruption budgets see the pods.
-  await waitFor('PDBs observe the pods', async () => {
-    const p = await policy.readNamespacedPodDisruptionBudget({ namespace: ns.name, name: sts.metadata.name });
-    return p.status?.currentHealthy === sts.spec.replicas && p.status?.disruptionsAllowed === 1;
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  await waitFor(
+    'PDBs observe the pods',
+    async () => {
+      const p = await policy.readNamespacedPodDisruptionBudget({ namespace: ns.name, name: sts.metadata.name });
+      return p.status?.currentHealthy === sts.spec.replicas && p.status?.disruptionsAllowed === 1;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 
   // The Services have endpoints: the headless one publishes each pod's name.
-  await waitFor('headless Service endpoints with pod host names', async () => {
-    const slices = (await discovery.listNamespacedEndpointSlice({ namespace: ns.name, labelSelector: `kubernetes.io/service-name=${sts.spec.serviceName}` })).items;
-    const hostnames = slices.flatMap((s) => (s.endpoints ?? []).map((e) => e.hostname)).sort();
-    return hostnames.length === sts.spec.replicas && hostnames.every((h, i) => h === `${sts.metadata.name}-${i}`);
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  await waitFor(
+    'headless Service endpoints with pod host names',
+    async () => {
+      const slices = (
+        await discovery.listNamespacedEndpointSlice({
+          namespace: ns.name,
+          labelSelector: `kubernetes.io/service-name=${sts.spec.serviceName}`,
+        })
+      ).items;
+      const hostnames = slices.flatMap((s) => (s.endpoints ?? []).map((e) => e.hostname)).sort();
+      return hostnames.length === sts.spec.replicas && hostnames.every((h, i) => h === `${sts.metadata.name}-${i}`);
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 }, 240_000);

@@ -17,11 +17,12 @@ import { waitFor } from '../support/wait';
 const pre = realProcessPrereqs();
 const CGROUP_ROOT = '/sys/fs/cgroup/memory';
 const cgroupOk = existsSync(join(CGROUP_ROOT, 'memory.limit_in_bytes'));
-if (process.env.CI === 'true' && !cgroupOk) throw new Error('redis maxmemory test needs the cgroup v1 memory controller at /sys/fs/cgroup/memory');
+if (process.env.CI === 'true' && !cgroupOk)
+  throw new Error('redis maxmemory test needs the cgroup v1 memory controller at /sys/fs/cgroup/memory');
 const d = pre.ok && cgroupOk ? describe : describe.skip;
-if (!pre.ok || !cgroupOk) console.warn(`redis maxmemory real-process tests skipped: ${pre.reason || 'no cgroup v1 memory controller'}`);
+if (!pre.ok || !cgroupOk)
+  console.warn(`redis maxmemory real-process tests skipped: ${pre.reason || 'no cgroup v1 memory controller'}`);
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const VALUE_BYTES = 64 * 1024;
@@ -52,7 +53,8 @@ function fromArgs(file: string, kind: string): Stack {
     file,
     policy: args[args.indexOf('--maxmemory-policy') + 1],
     limitMi: mi(c.resources.limits.memory),
-    argv: (port, dir) => args.map((a, i) => (args[i - 1] === '--dir' ? dir : args[i - 1] === '--port' ? String(port) : a)),
+    argv: (port, dir) =>
+      args.map((a, i) => (args[i - 1] === '--dir' ? dir : args[i - 1] === '--port' ? String(port) : a)),
   };
 }
 
@@ -129,83 +131,101 @@ d('maxmemory: Redis under its container memory limit evicts or refuses instead o
   ];
   let port = 16_400;
 
-  test.each(cases)('%s', async (_name, load, expectedPolicy) => {
-    const stack = load();
-    expect(stack.policy).toBe(expectedPolicy);
-    const dir = mkdtempSync(join(tmpdir(), 'redis-maxmemory-'));
-    const cg = join(CGROUP_ROOT, `redis-maxmemory-${process.pid}-${port}`);
-    mkdirSync(cg);
-    const limitBytes = stack.limitMi * 1024 * 1024;
-    writeFileSync(join(cg, 'memory.limit_in_bytes'), String(limitBytes));
-    const p = port++;
-    let child: ChildProcess | undefined;
-    let log = '';
-    try {
-      // The shell joins the cgroup, then becomes redis-server: every fork of it is limited too.
-      child = spawn('sh', ['-c', `echo $$ > ${cg}/cgroup.procs && exec redis-server "$@"`, 'sh', ...stack.argv(p, dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout?.on('data', (b) => (log += b));
-      child.stderr?.on('data', (b) => (log += b));
-      const exited = new Promise<string>((resolve) => child!.on('exit', (code, sig) => resolve(`exited ${code ?? sig}`)));
-      await waitFor('redis-server answers', async () => (await cli(p, ['ping'])) === 'PONG', { timeoutMs: 10_000 });
-      const maxmemory = Number((await cli(p, ['config', 'get', 'maxmemory'])).split('\n')[1]);
-      expect(maxmemory).toBeGreaterThan(0);
-      expect(maxmemory).toBeLessThan(limitBytes);
-
-      // Twice the container limit, in 64 KiB values.
-      const count = Math.ceil((2 * limitBytes) / VALUE_BYTES);
-      const r = await fill(p, count);
-      expect(child.exitCode).toBeNull();
-      expect(await cli(p, ['ping'])).toBe('PONG');
-      // Let a save or rewrite the writes started finish (its fork is in the cgroup too).
-      await waitFor('no fork running', async () => {
-        const pers = await info(p, 'persistence');
-        return pers.rdb_bgsave_in_progress === '0' && pers.aof_rewrite_in_progress === '0';
-      }, { timeoutMs: 60_000 });
-      const mem = await info(p, 'memory');
-      const stats = await info(p, 'stats');
-      const keys = Number(await cli(p, ['dbsize']));
-      if (expectedPolicy === 'allkeys-lru') {
-        // Every write accepted, old keys evicted to make room.
-        expect(r.errors).toBe(0);
-        expect(Number(stats.evicted_keys)).toBeGreaterThan(0);
-        expect(keys).toBeLessThan(count);
-        expect(await cli(p, ['set', 'after-full', 'v'])).toBe('OK');
-      } else {
-        // Writes refused with an error the client sees; nothing accepted was dropped.
-        expect(r.errors).toBeGreaterThan(0);
-        expect(r.output).toMatch(/OOM command not allowed/);
-        expect(Number(stats.evicted_keys)).toBe(0);
-        expect(keys).toBe(count - r.errors);
-        expect(await cli(p, ['set', 'after-full', 'v'])).toMatch(/^OOM/);
-        // Reads and deletes still work, and free room for writes again.
-        expect(await cli(p, ['strlen', 'key:0'])).toBe(String(VALUE_BYTES));
-        await cli(p, ['del', 'key:0', 'key:1']);
-        expect(await cli(p, ['set', 'after-delete', 'v'])).toBe('OK');
-      }
-      // Data held within maxmemory (plus one value of slack), the process well under the limit.
-      expect(Number(mem.used_memory)).toBeLessThanOrEqual(maxmemory + 2 * VALUE_BYTES);
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      expect(hwm).not.toBeNull();
-      expect(Number(hwm![1]) * 1024).toBeLessThan(limitBytes);
-      const oom = readFileSync(join(cg, 'memory.oom_control'), 'utf8');
-      expect(oom).toMatch(/under_oom 0/);
-      expect(oom).not.toMatch(/oom_kill [1-9]/);
-      console.log(`${stack.file}: maxmemory ${maxmemory} B, limit ${limitBytes} B, peak RSS ${Number(hwm![1]) * 1024} B, keys ${keys}/${count}, errors ${r.errors}, evicted ${stats.evicted_keys}`);
-      expect(child.exitCode).toBeNull();
-      child.kill('SIGKILL');
-      await exited;
-    } catch (e) {
-      console.log(`redis-server log (${stack.file}):\n${log.slice(-3000)}`);
-      throw e;
-    } finally {
-      if (child && child.exitCode === null) child.kill('SIGKILL');
-      await waitFor('cgroup empty', async () => readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim() === '', { timeoutMs: 10_000 }).catch(() => undefined);
+  test.each(cases)(
+    '%s',
+    async (_name, load, expectedPolicy) => {
+      const stack = load();
+      expect(stack.policy).toBe(expectedPolicy);
+      const dir = mkdtempSync(join(tmpdir(), 'redis-maxmemory-'));
+      const cg = join(CGROUP_ROOT, `redis-maxmemory-${process.pid}-${port}`);
+      mkdirSync(cg);
+      const limitBytes = stack.limitMi * 1024 * 1024;
+      writeFileSync(join(cg, 'memory.limit_in_bytes'), String(limitBytes));
+      const p = port++;
+      let child: ChildProcess | undefined;
+      let log = '';
       try {
-        rmdirSync(cg);
-      } catch {
-        /* still busy: left for the next boot */
+        // The shell joins the cgroup, then becomes redis-server: every fork of it is limited too.
+        child = spawn(
+          'sh',
+          ['-c', `echo $$ > ${cg}/cgroup.procs && exec redis-server "$@"`, 'sh', ...stack.argv(p, dir)],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        child.stdout?.on('data', (b) => (log += b));
+        child.stderr?.on('data', (b) => (log += b));
+        const exited = new Promise<string>((resolve) =>
+          child!.on('exit', (code, sig) => resolve(`exited ${code ?? sig}`)),
+        );
+        await waitFor('redis-server answers', async () => (await cli(p, ['ping'])) === 'PONG', { timeoutMs: 10_000 });
+        const maxmemory = Number((await cli(p, ['config', 'get', 'maxmemory'])).split('\n')[1]);
+        expect(maxmemory).toBeGreaterThan(0);
+        expect(maxmemory).toBeLessThan(limitBytes);
+
+        // Twice the container limit, in 64 KiB values.
+        const count = Math.ceil((2 * limitBytes) / VALUE_BYTES);
+        const r = await fill(p, count);
+        expect(child.exitCode).toBeNull();
+        expect(await cli(p, ['ping'])).toBe('PONG');
+        // Let a save or rewrite the writes started finish (its fork is in the cgroup too).
+        await waitFor(
+          'no fork running',
+          async () => {
+            const pers = await info(p, 'persistence');
+            return pers.rdb_bgsave_in_progress === '0' && pers.aof_rewrite_in_progress === '0';
+          },
+          { timeoutMs: 60_000 },
+        );
+        const mem = await info(p, 'memory');
+        const stats = await info(p, 'stats');
+        const keys = Number(await cli(p, ['dbsize']));
+        if (expectedPolicy === 'allkeys-lru') {
+          // Every write accepted, old keys evicted to make room.
+          expect(r.errors).toBe(0);
+          expect(Number(stats.evicted_keys)).toBeGreaterThan(0);
+          expect(keys).toBeLessThan(count);
+          expect(await cli(p, ['set', 'after-full', 'v'])).toBe('OK');
+        } else {
+          // Writes refused with an error the client sees; nothing accepted was dropped.
+          expect(r.errors).toBeGreaterThan(0);
+          expect(r.output).toMatch(/OOM command not allowed/);
+          expect(Number(stats.evicted_keys)).toBe(0);
+          expect(keys).toBe(count - r.errors);
+          expect(await cli(p, ['set', 'after-full', 'v'])).toMatch(/^OOM/);
+          // Reads and deletes still work, and free room for writes again.
+          expect(await cli(p, ['strlen', 'key:0'])).toBe(String(VALUE_BYTES));
+          await cli(p, ['del', 'key:0', 'key:1']);
+          expect(await cli(p, ['set', 'after-delete', 'v'])).toBe('OK');
+        }
+        // Data held within maxmemory (plus one value of slack), the process well under the limit.
+        expect(Number(mem.used_memory)).toBeLessThanOrEqual(maxmemory + 2 * VALUE_BYTES);
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        expect(hwm).not.toBeNull();
+        expect(Number(hwm![1]) * 1024).toBeLessThan(limitBytes);
+        const oom = readFileSync(join(cg, 'memory.oom_control'), 'utf8');
+        expect(oom).toMatch(/under_oom 0/);
+        expect(oom).not.toMatch(/oom_kill [1-9]/);
+        console.log(
+          `${stack.file}: maxmemory ${maxmemory} B, limit ${limitBytes} B, peak RSS ${Number(hwm![1]) * 1024} B, keys ${keys}/${count}, errors ${r.errors}, evicted ${stats.evicted_keys}`,
+        );
+        expect(child.exitCode).toBeNull();
+        child.kill('SIGKILL');
+        await exited;
+      } catch (e) {
+        console.log(`redis-server log (${stack.file}):\n${log.slice(-3000)}`);
+        throw e;
+      } finally {
+        if (child && child.exitCode === null) child.kill('SIGKILL');
+        await waitFor('cgroup empty', async () => readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim() === '', {
+          timeoutMs: 10_000,
+        }).catch(() => undefined);
+        try {
+          rmdirSync(cg);
+        } catch {
+          /* still busy: left for the next boot */
+        }
+        rmSync(dir, { recursive: true, force: true });
       }
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });

@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { FakeCluster, FakePod } from '../support/pod-runner';
 import { loadDist } from '../support/dist';
 import { configMaps, find, startStatefulSetPod } from '../support/redis-manifests';
-import { cli as rawCli, info as rawInfo, setAndWait as rawSetAndWait, waitLinkUp as rawWaitLinkUp, type CliOptions } from '../support/redis-cli';
+import {
+  cli as rawCli,
+  info as rawInfo,
+  setAndWait as rawSetAndWait,
+  waitLinkUp as rawWaitLinkUp,
+  type CliOptions,
+} from '../support/redis-cli';
 import { realProcessPrereqs } from '../support/sys';
 import { sleep, waitFor } from '../support/wait';
 
@@ -33,7 +39,8 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
   // One more ordinal than a replica pair, so "every replica" means more than one.
   let ordinals = 3;
 
-  const dump = () => pods.map((p) => `==== ${p.opts.name}\n${p.logs('redis').split('\n').slice(-25).join('\n')}`).join('\n');
+  const dump = () =>
+    pods.map((p) => `==== ${p.opts.name}\n${p.logs('redis').split('\n').slice(-25).join('\n')}`).join('\n');
 
   beforeAll(async () => {
     objs = loadDist('redis-statefulset');
@@ -41,9 +48,15 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     ordinals = Math.max(ordinals, sts.spec.replicas);
     const namespace = sts.metadata.namespace ?? 'default';
     // The Secret the user creates (a test-only random password).
-    const ref = sts.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'REDIS_PASSWORD').valueFrom.secretKeyRef;
+    const ref = sts.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'REDIS_PASSWORD')
+      .valueFrom.secretKeyRef;
     const secrets = { [ref.name]: { [ref.key]: randomBytes(24).toString('hex') } };
-    cluster = await FakeCluster.create({ namespace, clusterDomain: clusterDomainOf(sts), configMaps: configMaps(objs), secrets });
+    cluster = await FakeCluster.create({
+      namespace,
+      clusterDomain: clusterDomainOf(sts),
+      configMaps: configMaps(objs),
+      secrets,
+    });
   }, 30_000);
 
   afterAll(async () => {
@@ -121,7 +134,9 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     const r = replicas()[0];
     await r.signal('redis', 'SIGKILL'); // the kubelet restarts it
     expect(await cli(master(), ['set', 'while-replica-down', 'v1'])).toBe('OK');
-    await waitFor('replica restarted', async () => r.running('redis') && r.restarts('redis') === 1, { timeoutMs: 15_000 });
+    await waitFor('replica restarted', async () => r.running('redis') && r.restarts('redis') === 1, {
+      timeoutMs: 15_000,
+    });
     await waitLinkUp(r, LINK_TIMEOUT);
     expect(await cli(r, ['get', 'while-replica-down'])).toBe('v1');
     expect(await cli(r, ['get', 'greeting'])).toBe('hello');
@@ -133,14 +148,22 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
     expect((await readEndpoints()).map((p) => p.opts.name).sort()).toEqual(pods.map((p) => p.opts.name).sort());
     await master().signal('redis', 'SIGKILL', { restart: false });
     for (const r of replicas()) {
-      await waitFor(`${r.opts.name} notices the master is gone`, async () => (await info(r, 'replication')).master_link_status === 'down', { timeoutMs: 15_000 });
+      await waitFor(
+        `${r.opts.name} notices the master is gone`,
+        async () => (await info(r, 'replication')).master_link_status === 'down',
+        { timeoutMs: 15_000 },
+      );
     }
     // Down for a while: liveness keeps passing (no restart), readiness too (replicas serve
     // possibly stale data), so the read Service keeps every replica and reads through it,
     // from another pod by address, keep working.
     for (let n = 0; n < 3; n++) {
       const endpoints = await readEndpoints();
-      expect(endpoints.map((p) => p.opts.name).sort()).toEqual(replicas().map((p) => p.opts.name).sort());
+      expect(endpoints.map((p) => p.opts.name).sort()).toEqual(
+        replicas()
+          .map((p) => p.opts.name)
+          .sort(),
+      );
       for (const r of replicas()) {
         expect((await r.probe('redis', 'liveness')).ok).toBe(true);
         expect((await r.probe('redis', 'readiness')).ok).toBe(true);
@@ -189,7 +212,9 @@ d('redis-sfs StatefulSet with real redis-server processes', () => {
   }, 120_000);
 });
 
-function clusterDomainOf(sts: { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }): string {
+function clusterDomainOf(sts: {
+  spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+}): string {
   // The master host is <pod>.<svc>.$(POD_NAMESPACE).svc.<domain>: take the domain from it.
   const env = sts.spec.template.spec.containers[0].env ?? [];
   const host = env.find((e) => e.name === 'MASTER_HOST')?.value;

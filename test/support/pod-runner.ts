@@ -23,14 +23,28 @@
 // Not emulated: seccomp, resource limits, ClusterIP load balancing (a Service name resolves to
 // the addresses the test registers for it), probes run by a loop (tests run the probe
 // commands themselves with `probe()`).
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawn, ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { must, run, RunResult, shq, withTimeout } from './sys';
 import { sleep, waitFor } from './wait';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -123,15 +137,37 @@ export class FakeCluster {
     this.dnsmasq = spawn(
       'setpriv',
       [
-        '--pdeathsig', 'KILL', 'ip', 'netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv',
-        '--no-hosts', `--addn-hosts=${join(this.dir, 'dns-records')}`, `--listen-address=${FakeCluster.DNS_IP}`, '--bind-interfaces',
-        `--local=/${this.opts.clusterDomain}/`, '--local-ttl=1', '--neg-ttl=1', '--user=root', '--group=root', '--pid-file=', '--log-facility=-',
+        '--pdeathsig',
+        'KILL',
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        'dnsmasq',
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        `--addn-hosts=${join(this.dir, 'dns-records')}`,
+        `--listen-address=${FakeCluster.DNS_IP}`,
+        '--bind-interfaces',
+        `--local=/${this.opts.clusterDomain}/`,
+        '--local-ttl=1',
+        '--neg-ttl=1',
+        '--user=root',
+        '--group=root',
+        '--pid-file=',
+        '--log-facility=-',
       ],
       { stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
     // Ready when it answers.
-    await waitFor('dnsmasq', async () => (await run('ip', ['netns', 'exec', this.switchNs, 'true'])).code === 0 && !!this.dnsmasq?.pid, { timeoutMs: 5000 });
+    await waitFor(
+      'dnsmasq',
+      async () => (await run('ip', ['netns', 'exec', this.switchNs, 'true'])).code === 0 && !!this.dnsmasq?.pid,
+      { timeoutMs: 5000 },
+    );
     await sleep(300);
   }
 
@@ -196,7 +232,11 @@ export class FakeCluster {
       ? `${pod.hostname}.${pod.opts.subdomain}.${this.opts.namespace}.svc.${this.opts.clusterDomain}`
       : undefined;
     lines.push(`${pod.ip}\t${own ? `${own} ` : ''}${pod.hostname}`);
-    const suffixes = [`.${this.opts.namespace}.svc.${this.opts.clusterDomain}`, `.svc.${this.opts.clusterDomain}`, `.${this.opts.clusterDomain}`];
+    const suffixes = [
+      `.${this.opts.namespace}.svc.${this.opts.clusterDomain}`,
+      `.svc.${this.opts.clusterDomain}`,
+      `.${this.opts.clusterDomain}`,
+    ];
     for (const [fqdn, addrs] of [...this.records.entries()].sort()) {
       const names = [fqdn];
       for (const s of suffixes) if (fqdn.endsWith(s)) names.push(fqdn.slice(0, -s.length));
@@ -232,7 +272,7 @@ export class FakeCluster {
 function killStragglers(dir: string) {
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    let cwd = '';
+    let cwd: string;
     try {
       cwd = readlinkSync(`/proc/${p}/cwd`);
     } catch {
@@ -289,7 +329,12 @@ export class FakePod {
   readonly containers = new Map<string, ContainerState>();
   private readonly volumes = new Map<string, { src: string; readOnly: boolean; emptyDir?: boolean }>();
 
-  constructor(readonly cluster: FakeCluster, readonly opts: PodOptions, public ip: string, index: number) {
+  constructor(
+    readonly cluster: FakeCluster,
+    readonly opts: PodOptions,
+    public ip: string,
+    index: number,
+  ) {
     this.hostname = opts.spec.hostname ?? opts.name;
     this.netns = `${cluster.id}-p${index}`;
     this.dir = join(cluster.dir, `pod-${opts.name}`);
@@ -343,7 +388,8 @@ export class FakePod {
 
   /** A recreated pod gets new, empty emptyDirs (its PVCs stay). Containers must be stopped. */
   wipeEmptyDirs() {
-    if ([...this.containers.values()].some((c) => c.child)) throw new Error(`pod ${this.opts.name}: stop its containers first`);
+    if ([...this.containers.values()].some((c) => c.child))
+      throw new Error(`pod ${this.opts.name}: stop its containers first`);
     for (const v of this.volumes.values()) {
       if (!v.emptyDir) continue;
       rmSync(v.src, { recursive: true, force: true });
@@ -365,7 +411,10 @@ export class FakePod {
     const d = this.cluster.opts.clusterDomain;
     const ns = this.cluster.namespace;
     const server = this.cluster.opts.dns ? FakeCluster.DNS_IP : '127.0.0.1';
-    put('resolv.conf', `search ${ns}.svc.${d} svc.${d} ${d}\nnameserver ${server}\noptions ndots:5 timeout:1 attempts:2\n`);
+    put(
+      'resolv.conf',
+      `search ${ns}.svc.${d} svc.${d} ${d}\nnameserver ${server}\noptions ndots:5 timeout:1 attempts:2\n`,
+    );
   }
 
   private get podSecurity(): Json {
@@ -387,11 +436,14 @@ export class FakePod {
         const srcName: string = isSecret ? v.secret.secretName : v.configMap.name;
         const data = (isSecret ? this.cluster.opts.secrets : this.cluster.opts.configMaps)?.[srcName];
         const optional = (isSecret ? v.secret : v.configMap).optional;
-        if (!data && !optional) throw new Error(`pod ${this.opts.name}: ${isSecret ? 'Secret' : 'ConfigMap'} ${srcName} not found`);
+        if (!data && !optional)
+          throw new Error(`pod ${this.opts.name}: ${isSecret ? 'Secret' : 'ConfigMap'} ${srcName} not found`);
         mkdirSync(dir, { recursive: true });
         const mode: number = (isSecret ? v.secret : v.configMap).defaultMode ?? 0o644;
         const items: Json[] | undefined = (isSecret ? v.secret : v.configMap).items;
-        const files = items ? items.map((i) => ({ key: i.key, path: i.path, mode: i.mode ?? mode })) : Object.keys(data ?? {}).map((k) => ({ key: k, path: k, mode }));
+        const files = items
+          ? items.map((i) => ({ key: i.key, path: i.path, mode: i.mode ?? mode }))
+          : Object.keys(data ?? {}).map((k) => ({ key: k, path: k, mode }));
         for (const f of files) {
           if (data?.[f.key] === undefined) throw new Error(`pod ${this.opts.name}: key ${f.key} missing in ${srcName}`);
           const p = join(dir, f.path);
@@ -465,7 +517,9 @@ export class FakePod {
     const sc = c.securityContext ?? {};
     const uid: number = sc.runAsUser ?? pod.runAsUser ?? 0;
     const gid: number = sc.runAsGroup ?? pod.runAsGroup ?? 0;
-    const groups = [...new Set([...(pod.fsGroup !== undefined ? [pod.fsGroup] : []), ...(pod.supplementalGroups ?? [])])];
+    const groups = [
+      ...new Set([...(pod.fsGroup !== undefined ? [pod.fsGroup] : []), ...(pod.supplementalGroups ?? [])]),
+    ];
     return { uid, gid, groups, readOnlyRoot: sc.readOnlyRootFilesystem === true };
   }
 
@@ -494,7 +548,8 @@ export class FakePod {
       const st = this.state(c);
       await this.launch(st);
       const code = await st.exited;
-      if (code !== 0) throw new Error(`pod ${this.opts.name}: init container ${c.name} exited ${code}:\n${this.logs(c.name)}`);
+      if (code !== 0)
+        throw new Error(`pod ${this.opts.name}: init container ${c.name} exited ${code}:\n${this.logs(c.name)}`);
     }
     for (const c of this.opts.spec.containers) await this.launch(this.state(c));
   }
@@ -529,13 +584,14 @@ export class FakePod {
     const workdir: string = c.workingDir ?? '/data';
     const argv: string[] = [...(c.command ?? []), ...(c.args ?? [])];
     if (!c.command) throw new Error(`container ${c.name}: no command (the image entrypoint is not emulated)`);
-    const expand = (s: string) => s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, n) => (m === '$$' ? '$' : n in st.env ? st.env[n] : m));
-    const R = join(runPath, "root");
+    const expand = (s: string) =>
+      s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, n) => (m === '$$' ? '$' : n in st.env ? st.env[n] : m));
+    const R = join(runPath, 'root');
     const lines = [
       'set -eu',
       `hostname ${shq(this.hostname)}`,
       `R=${shq(R)}`,
-      `mount -t overlay overlay -o ${shq(`lowerdir=/,upperdir=${join(runPath, "upper")},workdir=${join(runPath, "work")}`)} "$R"`,
+      `mount -t overlay overlay -o ${shq(`lowerdir=/,upperdir=${join(runPath, 'upper')},workdir=${join(runPath, 'work')}`)} "$R"`,
       'mount -t proc proc "$R/proc"',
       'mount --rbind /dev "$R/dev"',
       'mkdir -p "$R/run/podinfo" "$R/data"',
@@ -551,7 +607,11 @@ export class FakePod {
       if (!vol) throw new Error(`container ${c.name}: volume ${m.name} not defined`);
       const src = m.subPath ? join(vol.src, m.subPath) : vol.src;
       const dst = `"$R"${shq(m.mountPath)}`;
-      lines.push(m.subPath && !m.subPath.endsWith('/') && existsSync(src) && !isDir(src) ? `mkdir -p "$(dirname ${dst})"; touch ${dst}` : `mkdir -p ${dst}`);
+      lines.push(
+        m.subPath && !m.subPath.endsWith('/') && existsSync(src) && !isDir(src)
+          ? `mkdir -p "$(dirname ${dst})"; touch ${dst}`
+          : `mkdir -p ${dst}`,
+      );
       lines.push(`mount --bind ${shq(src)} ${dst}`);
       if (m.readOnly || vol.readOnly) lines.push(`mount -o remount,bind,ro ${dst}`);
     }
@@ -561,13 +621,31 @@ export class FakePod {
     // process dies, unshare dies, this sh dies, and the kernel kills the whole namespace.
     lines.push(`chroot "$R" ${[...this.identity(c, st.env, workdir), ...argv.map(expand)].map(shq).join(' ')} &`);
     lines.push('wait $!');
-    const script = join(runPath, "start.sh");
+    const script = join(runPath, 'start.sh');
     writeFileSync(script, `${lines.join('\n')}\n`);
     const fd = openSync(st.log, 'a');
     writeFileSync(fd, `--- start #${st.runCount} ${new Date().toISOString()}\n`);
     const child = spawn(
       'setpriv',
-      ['--pdeathsig', 'KILL', 'ip', 'netns', 'exec', this.netns, 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', script],
+      [
+        '--pdeathsig',
+        'KILL',
+        'ip',
+        'netns',
+        'exec',
+        this.netns,
+        'unshare',
+        '--mount',
+        '--uts',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        script,
+      ],
       { stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
@@ -576,7 +654,11 @@ export class FakePod {
       child.on('exit', (code, signal) => {
         const result = code ?? (signal ? -1 : null);
         try {
-          writeFileSync(st.log, `--- exit #${st.runCount} code=${code} signal=${signal} ${new Date().toISOString()}${st.stopping ? ' (stopped)' : ''}\n`, { flag: 'a' });
+          writeFileSync(
+            st.log,
+            `--- exit #${st.runCount} code=${code} signal=${signal} ${new Date().toISOString()}${st.stopping ? ' (stopped)' : ''}\n`,
+            { flag: 'a' },
+          );
         } catch {
           /* the pod directory is gone */
         }
@@ -584,7 +666,11 @@ export class FakePod {
         st.pid = undefined;
         if (st.child === child) st.child = undefined;
         resolve(result);
-        if (!st.stopping && this.opts.restart !== false && !(this.opts.spec.initContainers ?? []).some((i: Json) => i.name === st.name)) {
+        if (
+          !st.stopping &&
+          this.opts.restart !== false &&
+          !(this.opts.spec.initContainers ?? []).some((i: Json) => i.name === st.name)
+        ) {
           st.restarts++;
           setTimeout(() => {
             if (!st.stopping && !st.child) void this.launch(st).catch(() => undefined);
@@ -663,7 +749,9 @@ export class FakePod {
         st.child.kill('SIGKILL');
       }
     }
-    await withTimeout(Promise.all(waits), 10_000, `pod ${this.opts.name}: containers did not exit on SIGKILL`).catch(() => undefined);
+    await withTimeout(Promise.all(waits), 10_000, `pod ${this.opts.name}: containers did not exit on SIGKILL`).catch(
+      () => undefined,
+    );
   }
 
   /** `kubectl exec`: runs argv inside the container (its namespaces, root, user and env). */

@@ -14,9 +14,12 @@ export interface CliOptions {
 /** Runs redis-cli in a pod's container; resolves with its trimmed stdout (throws on exit ≠ 0). */
 export async function cli(pod: FakePod, args: string[], o: CliOptions = {}): Promise<string> {
   const base = ['redis-cli', '-h', o.host ?? '127.0.0.1', '-p', String(o.port ?? 6379)];
-  const argv = o.authEnv ? ['sh', '-c', `REDISCLI_AUTH="$${o.authEnv}" exec "$@"`, 'sh', ...base, ...args] : [...base, ...args];
+  const argv = o.authEnv
+    ? ['sh', '-c', `REDISCLI_AUTH="$${o.authEnv}" exec "$@"`, 'sh', ...base, ...args]
+    : [...base, ...args];
   const r = await pod.exec(o.container ?? 'redis', argv, o.timeoutMs ?? 5000);
-  if (r.code !== 0) throw new Error(`redis-cli ${args.join(' ')} in ${pod.opts.name}: exit ${r.code} ${r.stderr.trim()}`);
+  if (r.code !== 0)
+    throw new Error(`redis-cli ${args.join(' ')} in ${pod.opts.name}: exit ${r.code} ${r.stderr.trim()}`);
   return r.stdout.replace(/\r/g, '').trim();
 }
 
@@ -35,8 +38,22 @@ export async function pipeline(pod: FakePod, commands: string[][], o: CliOptions
 }
 
 /** SET key value, then WAIT for `replicas` acknowledgements on the same connection; returns the WAIT count. */
-export async function setAndWait(pod: FakePod, key: string, value: string, replicas: number, timeoutMs: number, o: CliOptions = {}): Promise<number> {
-  const [set, acked] = await pipeline(pod, [['SET', key, value], ['WAIT', String(replicas), String(timeoutMs)]], { ...o, timeoutMs: timeoutMs + 5000 });
+export async function setAndWait(
+  pod: FakePod,
+  key: string,
+  value: string,
+  replicas: number,
+  timeoutMs: number,
+  o: CliOptions = {},
+): Promise<number> {
+  const [set, acked] = await pipeline(
+    pod,
+    [
+      ['SET', key, value],
+      ['WAIT', String(replicas), String(timeoutMs)],
+    ],
+    { ...o, timeoutMs: timeoutMs + 5000 },
+  );
   if (set !== 'OK') throw new Error(`SET ${key} on ${pod.opts.name}: ${set}`);
   return Number(acked);
 }

@@ -8,7 +8,6 @@ import { parseConfig } from '../../constructs/validation';
 import { distDir, loadDist } from './dist';
 import type { FakeCluster, FakePod } from './pod-runner';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 /**
@@ -17,7 +16,9 @@ type Json = any;
  */
 export function redisHaManifests(): Json[] {
   if (existsSync(join(distDir(), 'redis-ha.k8s.yaml'))) return loadDist('redis-ha');
-  console.warn('dist/redis-ha.k8s.yaml missing: testing the redis-ha chart rendered in memory with its default configuration');
+  console.warn(
+    'dist/redis-ha.k8s.yaml missing: testing the redis-ha chart rendered in memory with its default configuration',
+  );
   const chart = new RedisHaChart(new App(), 'redis-ha', {
     namespace: 'default',
     clusterDomain: 'cluster.local',

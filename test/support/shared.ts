@@ -54,7 +54,12 @@ export async function createTestNamespace(
   const kc = kubeConfig();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const level = opts.podSecurity ?? 'restricted';
-  const base = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
+  const base =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'test';
   const name = `${base}-${randomBytes(4).toString('hex')}`;
   await core.createNamespace({
     body: {

@@ -8,9 +8,11 @@ import { parse } from 'yaml';
 import { buildApp } from '../../../main';
 import { parseStackConfig, stackSchema } from '../../../constructs/config';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests and zod internals are untyped JSON */
 const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
-const section = README.slice(README.indexOf('\n## Configuration\n'), README.indexOf('\n## ', README.indexOf('\n## Configuration\n') + 5));
+const section = README.slice(
+  README.indexOf('\n## Configuration\n'),
+  README.indexOf('\n## ', README.indexOf('\n## Configuration\n') + 5),
+);
 
 interface Row {
   /** Full dotted paths; a path ending in `.*` stands for everything below it. */
@@ -36,9 +38,11 @@ function rows(): Row[] {
 /** Every leaf path of a zod schema, descending through defaults, optionals and pipes. */
 function leafPaths(schema: any, path = ''): string[] {
   const def = schema._zod.def;
-  if (['default', 'prefault', 'optional', 'nullable', 'readonly'].includes(def.type)) return leafPaths(def.innerType, path);
+  if (['default', 'prefault', 'optional', 'nullable', 'readonly'].includes(def.type))
+    return leafPaths(def.innerType, path);
   if (def.type === 'pipe') return leafPaths(def.out, path);
-  if (def.type === 'object') return Object.entries(def.shape).flatMap(([k, v]) => leafPaths(v, path ? `${path}.${k}` : k));
+  if (def.type === 'object')
+    return Object.entries(def.shape).flatMap(([k, v]) => leafPaths(v, path ? `${path}.${k}` : k));
   return [path];
 }
 
@@ -63,7 +67,14 @@ describe('README configuration table', () => {
 
   it('has rows, and the schema has fields', () => {
     expect(table.length).toBeGreaterThan(15);
-    expect(leaves).toEqual(expect.arrayContaining(['clusterDomain', 'redis.ha.name', 'memcached.sample.containerPort', 'redis.resources.requests.cpu']));
+    expect(leaves).toEqual(
+      expect.arrayContaining([
+        'clusterDomain',
+        'redis.ha.name',
+        'memcached.sample.containerPort',
+        'redis.resources.requests.cpu',
+      ]),
+    );
   });
 
   it('documents every field of the schema', () => {
@@ -76,23 +87,33 @@ describe('README configuration table', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('shows the schema\'s default for every field it gives one for', () => {
+  it("shows the schema's default for every field it gives one for", () => {
     const defaults = parseStackConfig({});
     const wrong = table
       .filter((r) => !r.fields.some((f) => f.endsWith('.*')))
       .flatMap((r) => {
-        if (r.defaults.length !== r.fields.length) return [`${r.line}: ${r.fields.length} fields but ${r.defaults.length} defaults`];
+        if (r.defaults.length !== r.fields.length)
+          return [`${r.line}: ${r.fields.length} fields but ${r.defaults.length} defaults`];
         return r.fields
-          .map((f, i) => ({ field: f, shown: shownDefault(r.defaults[i].replace(/ \(all\)$/, '')), actual: valueAt(defaults, f) }))
+          .map((f, i) => ({
+            field: f,
+            shown: shownDefault(r.defaults[i].replace(/ \(all\)$/, '')),
+            actual: valueAt(defaults, f),
+          }))
           .filter((x) => JSON.stringify(x.shown) !== JSON.stringify(x.actual))
-          .map((x) => `${x.field}: README shows ${JSON.stringify(x.shown)}, the schema has ${JSON.stringify(x.actual)}`);
+          .map(
+            (x) => `${x.field}: README shows ${JSON.stringify(x.shown)}, the schema has ${JSON.stringify(x.actual)}`,
+          );
       });
     expect(wrong).toEqual([]);
   });
 
   it('the reader of defaults can fail', () => {
     expect(shownDefault('`3`')).toBe(3);
-    expect(shownDefault('requests 1m/2Mi, limits 3m/4Mi')).toEqual({ requests: { cpu: '1m', memory: '2Mi' }, limits: { cpu: '3m', memory: '4Mi' } });
+    expect(shownDefault('requests 1m/2Mi, limits 3m/4Mi')).toEqual({
+      requests: { cpu: '1m', memory: '2Mi' },
+      limits: { cpu: '3m', memory: '4Mi' },
+    });
     expect(() => shownDefault('whatever')).toThrow('cannot read the default');
   });
 });
@@ -135,10 +156,15 @@ describe('README configuration examples', () => {
     }
     // Each part between the elisions (…) appears in order in one line of the real message.
     const [first, problem] = shown.split('\n');
-    const parts = problem.split('…').map((p) => p.trim()).filter(Boolean);
+    const parts = problem
+      .split('…')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     expect(parts.length).toBeGreaterThan(1);
     expect(message.split('\n')[0]).toBe(first);
-    expect(message.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^ {2}${parts.map(escape).join('.*')}`)));
+    expect(message.split('\n')).toContainEqual(
+      expect.stringMatching(new RegExp(`^ {2}${parts.map(escape).join('.*')}`)),
+    );
   });
 });

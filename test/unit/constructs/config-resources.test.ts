@@ -5,25 +5,40 @@ import { parse } from 'yaml';
 import { parseStackConfig } from '../../../constructs/config';
 import { allObjects, podSpecOf } from './helpers';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests and zod internals are untyped JSON */
 const redisContainer = (objs: any[], kind: string, name: string) =>
   podSpecOf(objs.find((o) => o.kind === kind && o.metadata.name === name)!)!.containers[0];
 
 describe('resources: partial settings merge with the defaults', () => {
   it('only requests: limits keep their defaults', () => {
     const c = parseStackConfig({ redis: { resources: { requests: { cpu: '100m', memory: '128Mi' } } } });
-    expect(c.redis.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect(c.redis.resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '256Mi' },
+    });
   });
 
   it('only limits.memory: every other part keeps its default', () => {
     const c = parseStackConfig({ memcached: { operator: { resources: { limits: { memory: '1Gi' } } } } });
-    expect(c.memcached.operator.resources).toEqual({ requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '500m', memory: '1Gi' } });
+    expect(c.memcached.operator.resources).toEqual({
+      requests: { cpu: '10m', memory: '64Mi' },
+      limits: { cpu: '500m', memory: '1Gi' },
+    });
   });
 
-  it('merges for the HA stack\'s Sentinel and HAProxy too', () => {
-    const c = parseStackConfig({ redis: { ha: { sentinel: { resources: { requests: { cpu: '20m' } } }, haproxy: { resources: { limits: { cpu: '1' } } } } } });
-    expect(c.redis.ha.sentinel.resources).toEqual({ requests: { cpu: '20m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } });
-    expect(c.redis.ha.haproxy.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '128Mi' } });
+  it("merges for the HA stack's Sentinel and HAProxy too", () => {
+    const c = parseStackConfig({
+      redis: {
+        ha: { sentinel: { resources: { requests: { cpu: '20m' } } }, haproxy: { resources: { limits: { cpu: '1' } } } },
+      },
+    });
+    expect(c.redis.ha.sentinel.resources).toEqual({
+      requests: { cpu: '20m', memory: '16Mi' },
+      limits: { cpu: '100m', memory: '64Mi' },
+    });
+    expect(c.redis.ha.haproxy.resources).toEqual({
+      requests: { cpu: '10m', memory: '32Mi' },
+      limits: { cpu: '1', memory: '128Mi' },
+    });
   });
 
   it('the merged result is what the manifests carry', () => {
@@ -55,27 +70,73 @@ describe('resources: CPU as a number', () => {
   });
 
   it('renders numeric cores like the same value written as a string', () => {
-    const fromYaml = parse('redis:\n  resources:\n    requests: { cpu: 0.5, memory: 64Mi }\n    limits: { cpu: 2, memory: 256Mi }\n');
-    const fromStrings = { redis: { resources: { requests: { cpu: '0.5', memory: '64Mi' }, limits: { cpu: '2', memory: '256Mi' } } } };
+    const fromYaml = parse(
+      'redis:\n  resources:\n    requests: { cpu: 0.5, memory: 64Mi }\n    limits: { cpu: 2, memory: 256Mi }\n',
+    );
+    const fromStrings = {
+      redis: { resources: { requests: { cpu: '0.5', memory: '64Mi' }, limits: { cpu: '2', memory: '256Mi' } } },
+    };
     const a = allObjects(parseStackConfig(fromYaml));
     const b = allObjects(parseStackConfig(fromStrings));
     expect(a).toEqual(b);
-    expect(redisContainer(a, 'Pod', 'redis').resources).toEqual({ requests: { cpu: '500m', memory: '64Mi' }, limits: { cpu: '2000m', memory: '256Mi' } });
-    expect(podSpecOf(a.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis-sfs')!)!.containers[0].resources.limits.cpu).toBe('2');
+    expect(redisContainer(a, 'Pod', 'redis').resources).toEqual({
+      requests: { cpu: '500m', memory: '64Mi' },
+      limits: { cpu: '2000m', memory: '256Mi' },
+    });
+    expect(
+      podSpecOf(a.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis-sfs')!)!.containers[0].resources
+        .limits.cpu,
+    ).toBe('2');
   });
 });
 
 describe('resources: bad values still fail with the field', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['a negative number of cores', { redis: { resources: { limits: { cpu: -1 } } } }, /redis\.resources\.limits\.cpu: must be CPU in millicores/],
-    ['more than millicore precision', { redis: { resources: { requests: { cpu: 0.0005 } } } }, /redis\.resources\.requests\.cpu: must be CPU in millicores/],
-    ['CPU that is not a quantity', { redis: { resources: { requests: { cpu: 'fast' } } } }, /redis\.resources\.requests\.cpu: must be CPU in millicores/],
-    ['CPU as a boolean', { redis: { resources: { requests: { cpu: true } } } }, /redis\.resources\.requests\.cpu: must be string/],
-    ['memory without a unit', { redis: { resources: { limits: { memory: 512 } } } }, /redis\.resources\.limits\.memory: must be string/],
-    ['memory in another unit', { memcached: { operator: { resources: { limits: { memory: '1G' } } } } }, /memcached\.operator\.resources\.limits\.memory: must be memory in Mi or Gi/],
-    ['an unknown key in requests', { redis: { resources: { requests: { cpus: '1' } } } }, /redis\.resources\.requests\.cpus: unknown key/],
-    ['an unknown key beside requests', { redis: { resources: { request: { cpu: '1' } } } }, /redis\.resources\.request: unknown key/],
-    ['requests that are not a mapping', { redis: { resources: { requests: '1' } } }, /redis\.resources\.requests: must be object/],
+    [
+      'a negative number of cores',
+      { redis: { resources: { limits: { cpu: -1 } } } },
+      /redis\.resources\.limits\.cpu: must be CPU in millicores/,
+    ],
+    [
+      'more than millicore precision',
+      { redis: { resources: { requests: { cpu: 0.0005 } } } },
+      /redis\.resources\.requests\.cpu: must be CPU in millicores/,
+    ],
+    [
+      'CPU that is not a quantity',
+      { redis: { resources: { requests: { cpu: 'fast' } } } },
+      /redis\.resources\.requests\.cpu: must be CPU in millicores/,
+    ],
+    [
+      'CPU as a boolean',
+      { redis: { resources: { requests: { cpu: true } } } },
+      /redis\.resources\.requests\.cpu: must be string/,
+    ],
+    [
+      'memory without a unit',
+      { redis: { resources: { limits: { memory: 512 } } } },
+      /redis\.resources\.limits\.memory: must be string/,
+    ],
+    [
+      'memory in another unit',
+      { memcached: { operator: { resources: { limits: { memory: '1G' } } } } },
+      /memcached\.operator\.resources\.limits\.memory: must be memory in Mi or Gi/,
+    ],
+    [
+      'an unknown key in requests',
+      { redis: { resources: { requests: { cpus: '1' } } } },
+      /redis\.resources\.requests\.cpus: unknown key/,
+    ],
+    [
+      'an unknown key beside requests',
+      { redis: { resources: { request: { cpu: '1' } } } },
+      /redis\.resources\.request: unknown key/,
+    ],
+    [
+      'requests that are not a mapping',
+      { redis: { resources: { requests: '1' } } },
+      /redis\.resources\.requests: must be object/,
+    ],
   ];
 
   it.each(cases)('rejects %s', (_name, input, message) => {

@@ -28,9 +28,13 @@ describe('memcached.operator.watchNamespaces and the sample', () => {
   });
 
   it('accepts the sample in a watched namespace, and an empty list (all namespaces)', () => {
-    const c = parseStackConfig({ memcached: { operator: { watchNamespaces: ['team-a', 'team-b'] }, sample: { namespace: 'team-b' } } });
+    const c = parseStackConfig({
+      memcached: { operator: { watchNamespaces: ['team-a', 'team-b'] }, sample: { namespace: 'team-b' } },
+    });
     expect(c.memcached.sample.namespace).toBe('team-b');
-    expect(parseStackConfig({ memcached: { sample: { namespace: 'anywhere' } } }).memcached.operator.watchNamespaces).toEqual([]);
+    expect(
+      parseStackConfig({ memcached: { sample: { namespace: 'anywhere' } } }).memcached.operator.watchNamespaces,
+    ).toEqual([]);
   });
 
   it('reports it along with the other field errors', () => {
@@ -45,16 +49,22 @@ describe('stacks that clash in one namespace', () => {
     expect(buildError({})).toBe('');
   });
 
-  it('redis.pod.name = the Deployment\'s name puts the tutorial Pod behind the Deployment\'s Service', () => {
+  it("redis.pod.name = the Deployment's name puts the tutorial Pod behind the Deployment's Service", () => {
     const message = buildError({ redis: { pod: { name: 'redis-deployment' } } });
     expect(message).toContain('\n  - redis.pod.name, redis.deployment.name: in namespace "default", ');
-    expect(message).toContain('Service "redis-deployment" of redis-deployment.k8s.yaml selects the pods of Pod "redis-deployment" of redis-pod.k8s.yaml');
-    expect(message).toContain('Deployment "redis-deployment" of redis-deployment.k8s.yaml selects the pods of Pod "redis-deployment" of redis-pod.k8s.yaml');
+    expect(message).toContain(
+      'Service "redis-deployment" of redis-deployment.k8s.yaml selects the pods of Pod "redis-deployment" of redis-pod.k8s.yaml',
+    );
+    expect(message).toContain(
+      'Deployment "redis-deployment" of redis-deployment.k8s.yaml selects the pods of Pod "redis-deployment" of redis-pod.k8s.yaml',
+    );
   });
 
-  it('redis.statefulset.name = the HA stack\'s name makes two files create the same StatefulSet and PDB', () => {
+  it("redis.statefulset.name = the HA stack's name makes two files create the same StatefulSet and PDB", () => {
     const message = buildError({ redis: { statefulset: { name: 'redis-ha' } } });
-    expect(message).toMatch(/ {2}- redis\.statefulset\.name, redis\.ha\.name: redis-statefulset\.k8s\.yaml and redis-ha\.k8s\.yaml both create .*StatefulSet "redis-ha".* in namespace "default"/);
+    expect(message).toMatch(
+      / {2}- redis\.statefulset\.name, redis\.ha\.name: redis-statefulset\.k8s\.yaml and redis-ha\.k8s\.yaml both create .*StatefulSet "redis-ha".* in namespace "default"/,
+    );
     expect(message).toContain('PodDisruptionBudget "redis-ha"');
   });
 
@@ -66,7 +76,9 @@ describe('stacks that clash in one namespace', () => {
   });
 
   it('names the namespace fields when stacks with fixed names meet in one namespace', () => {
-    const message = buildError({ redis: { namespace: 'memcached-operator-system', deployment: { name: 'memcached-operator' } } });
+    const message = buildError({
+      redis: { namespace: 'memcached-operator-system', deployment: { name: 'memcached-operator' } },
+    });
     expect(message).toMatch(
       /\n {2}- redis\.deployment\.name, redis\.namespace, memcached\.operator\.namespace: redis-deployment\.k8s\.yaml and memcached-operator\.k8s\.yaml both create [^\n]*Deployment "memcached-operator"[^\n]* in namespace "memcached-operator-system"/,
     );
@@ -82,7 +94,9 @@ describe('stacks that clash in one namespace', () => {
       const out = join(dir, 'dist');
       synthesize(parseStackConfig({}), out);
       const before = readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]);
-      expect(() => synthesize(parseStackConfig({ redis: { statefulset: { name: 'redis-ha' } } }), out)).toThrow(/redis\.statefulset\.name, redis\.ha\.name/);
+      expect(() => synthesize(parseStackConfig({ redis: { statefulset: { name: 'redis-ha' } } }), out)).toThrow(
+        /redis\.statefulset\.name, redis\.ha\.name/,
+      );
       expect(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')])).toEqual(before);
       expect(readdirSync(dir)).toEqual(['dist']);
     } finally {
@@ -92,37 +106,75 @@ describe('stacks that clash in one namespace', () => {
 });
 
 describe('stackConflicts', () => {
-  const svc = (name: string, selector: Record<string, string>, namespace = 'ns') => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector } });
+  const svc = (name: string, selector: Record<string, string>, namespace = 'ns') => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector },
+  });
   const sts = (name: string, labels: Record<string, string>, namespace = 'ns') => ({
-    apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels } } },
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace },
+    spec: { selector: { matchLabels: labels }, template: { metadata: { labels } } },
   });
 
   it('compares a pod-name selector on its other labels', () => {
-    const a = { label: 'a', nameField: 'x.name', namespaceField: 'x.namespace', objects: [svc('a-master', { app: 'b', 'statefulset.kubernetes.io/pod-name': 'b-0' })] };
-    const b = { label: 'b', nameField: 'y.name', namespaceField: 'x.namespace', objects: [sts('b', { app: 'b', tier: 'db' })] };
-    expect(stackConflicts([a, b])).toEqual(['x.name, y.name: in namespace "ns", Service "a-master" of a selects the pods of StatefulSet "b" of b; give the stacks different names']);
+    const a = {
+      label: 'a',
+      nameField: 'x.name',
+      namespaceField: 'x.namespace',
+      objects: [svc('a-master', { app: 'b', 'statefulset.kubernetes.io/pod-name': 'b-0' })],
+    };
+    const b = {
+      label: 'b',
+      nameField: 'y.name',
+      namespaceField: 'x.namespace',
+      objects: [sts('b', { app: 'b', tier: 'db' })],
+    };
+    expect(stackConflicts([a, b])).toEqual([
+      'x.name, y.name: in namespace "ns", Service "a-master" of a selects the pods of StatefulSet "b" of b; give the stacks different names',
+    ]);
   });
 
   it('reports a cluster-scoped object created twice, and ignores same-named objects of other kinds', () => {
     const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' } };
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'r', namespace: 'ns' } };
-    expect(stackConflicts([
-      { label: 'a', namespaceField: 'a.namespace', objects: [role] },
-      { label: 'b', nameField: 'b.name', namespaceField: 'b.namespace', objects: [role, cm] },
-    ])).toEqual(['b.name, a.namespace, b.namespace: a and b both create ClusterRole "r" (cluster-scoped); give the stacks different names']);
+    expect(
+      stackConflicts([
+        { label: 'a', namespaceField: 'a.namespace', objects: [role] },
+        { label: 'b', nameField: 'b.name', namespaceField: 'b.namespace', objects: [role, cm] },
+      ]),
+    ).toEqual([
+      'b.name, a.namespace, b.namespace: a and b both create ClusterRole "r" (cluster-scoped); give the stacks different names',
+    ]);
   });
 
-  it('counts a NetworkPolicy that isolates another stack\'s pods', () => {
-    const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'a', namespace: 'ns' }, spec: { podSelector: { matchLabels: { app: 'b' } } } };
+  it("counts a NetworkPolicy that isolates another stack's pods", () => {
+    const policy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'a', namespace: 'ns' },
+      spec: { podSelector: { matchLabels: { app: 'b' } } },
+    };
     const a = { label: 'a', nameField: 'a.name', namespaceField: 'n', objects: [policy] };
     const b = { label: 'b', nameField: 'b.name', namespaceField: 'n', objects: [sts('b', { app: 'b', tier: 'db' })] };
-    expect(stackConflicts([a, b])).toEqual(['a.name, b.name: in namespace "ns", NetworkPolicy "a" of a selects the pods of StatefulSet "b" of b; give the stacks different names']);
+    expect(stackConflicts([a, b])).toEqual([
+      'a.name, b.name: in namespace "ns", NetworkPolicy "a" of a selects the pods of StatefulSet "b" of b; give the stacks different names',
+    ]);
   });
 
-  it('leaves a stack\'s own Services and pods alone, but not another stack\'s', () => {
-    const own = { label: 'a', nameField: 'a.name', namespaceField: 'n', objects: [svc('a', { app: 'a' }), sts('a', { app: 'a' })] };
+  it("leaves a stack's own Services and pods alone, but not another stack's", () => {
+    const own = {
+      label: 'a',
+      nameField: 'a.name',
+      namespaceField: 'n',
+      objects: [svc('a', { app: 'a' }), sts('a', { app: 'a' })],
+    };
     expect(stackConflicts([own])).toEqual([]);
     const other = { label: 'b', nameField: 'b.name', namespaceField: 'n', objects: [svc('b', { app: 'a' })] };
-    expect(stackConflicts([own, other])).toEqual(['a.name, b.name: in namespace "ns", Service "b" of b selects the pods of StatefulSet "a" of a; give the stacks different names']);
+    expect(stackConflicts([own, other])).toEqual([
+      'a.name, b.name: in namespace "ns", Service "b" of b selects the pods of StatefulSet "a" of a; give the stacks different names',
+    ]);
   });
 });

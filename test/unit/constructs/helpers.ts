@@ -11,7 +11,11 @@ export function synthFiles(config: StackConfig = parseStackConfig({})): Record<s
   const dir = mkdtempSync(join(tmpdir(), 'synth-'));
   try {
     buildApp(config, dir).synth();
-    return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+    return Object.fromEntries(
+      readdirSync(dir)
+        .sort()
+        .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -20,7 +24,9 @@ export function synthFiles(config: StackConfig = parseStackConfig({})): Record<s
 export type Obj = Record<string, any>;
 
 export function objectsOf(text: string): Obj[] {
-  return parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
+  return parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter(Boolean);
 }
 
 export function allObjects(config?: StackConfig): Obj[] {

@@ -3,7 +3,16 @@
 // with it. The type-level checks fail `npm run compile`; the others fail here.
 import { Memcached, toJson_MemcachedSpec } from '../../../imports/cache.example.com';
 import {
-  Condition, MEMCACHED_KIND, MemcachedSpec, MemcachedStatus, PORT_DEFAULT, SIZE_DEFAULT, SIZE_MAX, SIZE_MIN, editorRules, memcachedApiVersion,
+  Condition,
+  MEMCACHED_KIND,
+  MemcachedSpec,
+  MemcachedStatus,
+  PORT_DEFAULT,
+  SIZE_DEFAULT,
+  SIZE_MAX,
+  SIZE_MIN,
+  editorRules,
+  memcachedApiVersion,
 } from '../../../constructs/memcached-api';
 import { FromSchema, memcachedSchema, memcachedSpecSchema } from '../../../constructs/memcached-schema';
 import { parseStackConfig } from '../../../constructs/config';
@@ -13,7 +22,7 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ?
 const assertType = <T extends true>(ok: T) => ok;
 
 describe('Memcached API', () => {
-  it('the generated spec type is the schema\'s spec, once defaults apply', () => {
+  it("the generated spec type is the schema's spec, once defaults apply", () => {
     expect(assertType<Equal<MemcachedSpec, Readonly<FromSchema<typeof memcachedSpecSchema, true>>>>(true)).toBe(true);
     // toJson_MemcachedSpec copies exactly the fields the generator saw in the CRD.
     const generated = Object.keys(toJson_MemcachedSpec({ size: 1, containerPort: 2 })!).sort();
@@ -22,12 +31,26 @@ describe('Memcached API', () => {
 
   it('status types follow the schema: required condition fields, enum status', () => {
     expect(assertType<Equal<Condition['status'], 'True' | 'False' | 'Unknown'>>(true)).toBe(true);
-    expect(assertType<Equal<keyof MemcachedStatus, keyof typeof memcachedSchema.properties.status.properties>>(true)).toBe(true);
-    const condition: Condition = { type: 'Available', status: 'True', reason: 'Ready', message: '', lastTransitionTime: '2024-01-01T00:00:00Z' };
+    expect(
+      assertType<Equal<keyof MemcachedStatus, keyof typeof memcachedSchema.properties.status.properties>>(true),
+    ).toBe(true);
+    const condition: Condition = {
+      type: 'Available',
+      status: 'True',
+      reason: 'Ready',
+      message: '',
+      lastTransitionTime: '2024-01-01T00:00:00Z',
+    };
     // @ts-expect-error reason is required by the schema
     const missing: Condition = { type: 'Available', status: 'True', message: '', lastTransitionTime: '' };
     expect([condition.type, missing.type]).toEqual(['Available', 'Available']);
-    expect(memcachedSchema.properties.status.properties.conditions.items.required).toEqual(['type', 'status', 'lastTransitionTime', 'reason', 'message']);
+    expect(memcachedSchema.properties.status.properties.conditions.items.required).toEqual([
+      'type',
+      'status',
+      'lastTransitionTime',
+      'reason',
+      'message',
+    ]);
   });
 
   it('the generated class has the kind and default API version declared in memcached-api.ts', () => {
@@ -35,16 +58,24 @@ describe('Memcached API', () => {
   });
 
   it('people with the editor role read status but never write it (the operator owns it)', () => {
-    const verbsFor = (resource: string) => editorRules().filter((r) => r.resources.includes(resource)).flatMap((r) => r.verbs);
+    const verbsFor = (resource: string) =>
+      editorRules()
+        .filter((r) => r.resources.includes(resource))
+        .flatMap((r) => r.verbs);
     expect(verbsFor('memcacheds/status')).toEqual(['get']);
     expect(verbsFor('memcacheds/scale')).toEqual(['get', 'update', 'patch']);
     expect(verbsFor('memcacheds')).toEqual(expect.arrayContaining(['create', 'update', 'patch', 'delete']));
   });
 
-  it('bounds and defaults are the served CRD\'s', () => {
+  it("bounds and defaults are the served CRD's", () => {
     const crd = allObjects(parseStackConfig({})).find((o) => o.kind === 'CustomResourceDefinition')!;
     const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
-    expect([spec.size.minimum, spec.size.maximum, spec.size.default, spec.containerPort.default]).toEqual([SIZE_MIN, SIZE_MAX, SIZE_DEFAULT, PORT_DEFAULT]);
+    expect([spec.size.minimum, spec.size.maximum, spec.size.default, spec.containerPort.default]).toEqual([
+      SIZE_MIN,
+      SIZE_MAX,
+      SIZE_DEFAULT,
+      PORT_DEFAULT,
+    ]);
     expect(parseStackConfig({}).memcached.sample.containerPort).toBe(PORT_DEFAULT);
   });
 });

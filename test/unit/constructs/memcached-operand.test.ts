@@ -4,7 +4,11 @@ import { memcachedApiVersion, PORT_DEFAULT } from '../../../constructs/memcached
 
 const owner = { apiVersion: memcachedApiVersion(), name: 'memcached-sample', namespace: 'default', uid: 'uid-1' };
 const render = (size = 3, containerPort = PORT_DEFAULT, name = owner.name) =>
-  renderMemcachedOperand({ owner: { ...owner, name }, spec: { size, containerPort }, image: 'memcached:1.6.39-alpine' });
+  renderMemcachedOperand({
+    owner: { ...owner, name },
+    spec: { size, containerPort },
+    image: 'memcached:1.6.39-alpine',
+  });
 
 describe('renderMemcachedOperand', () => {
   it('renders a Deployment and a Service named like the object, owned by it', () => {
@@ -12,7 +16,14 @@ describe('renderMemcachedOperand', () => {
     for (const o of [deployment, service]) {
       expect(o.metadata).toMatchObject({ name: 'memcached-sample', namespace: 'default' });
       expect(o.metadata.ownerReferences).toEqual([
-        { apiVersion: owner.apiVersion, kind: 'Memcached', name: 'memcached-sample', uid: 'uid-1', controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: owner.apiVersion,
+          kind: 'Memcached',
+          name: 'memcached-sample',
+          uid: 'uid-1',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
     }
     expect(deployment.kind).toBe('Deployment');
@@ -38,7 +49,11 @@ describe('renderMemcachedOperand', () => {
     const spec = render().deployment.spec.template.spec;
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     const c = spec.containers[0];
-    expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsNonRoot: true,
+    });
     expect(c.resources.limits).toEqual({ cpu: '500m', memory: '128Mi' });
     expect(c.readinessProbe.tcpSocket.port).toBe('memcached');
     expect(c.livenessProbe).toBeDefined();
@@ -50,7 +65,11 @@ describe('renderMemcachedOperand', () => {
     expect(a.spec.selector.matchLabels).not.toEqual(b.spec.selector.matchLabels);
     expect(a.spec.template.metadata.labels).toMatchObject(a.spec.selector.matchLabels);
     expect(render(1, PORT_DEFAULT, 'a').service.spec.selector).toEqual(a.spec.selector.matchLabels);
-    expect(a.spec.template.metadata.labels).toMatchObject({ app: 'memcached', memcached_cr: 'a', 'app.kubernetes.io/managed-by': 'memcached-operator' });
+    expect(a.spec.template.metadata.labels).toMatchObject({
+      app: 'memcached',
+      memcached_cr: 'a',
+      'app.kubernetes.io/managed-by': 'memcached-operator',
+    });
     expect(selectorString('a')).toBe('app.kubernetes.io/name=memcached,app.kubernetes.io/instance=a');
   });
 
@@ -83,13 +102,20 @@ describe('drift detection', () => {
     live.spec.replicas = 1;
     live.spec.template.spec.containers[0].image = 'memcached:evil';
     delete live.metadata.labels.app;
-    expect(operandDrift(deployment, live)).toEqual(['metadata.labels.app', 'spec.replicas', 'spec.template.spec.containers[0].image']);
+    expect(operandDrift(deployment, live)).toEqual([
+      'metadata.labels.app',
+      'spec.replicas',
+      'spec.template.spec.containers[0].image',
+    ]);
   });
 
   it('accepts other owner references beside its own, but not a missing one', () => {
     const { service } = render();
     const live = structuredClone(service);
-    live.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Other', name: 'o', uid: 'other' }, ...service.metadata.ownerReferences];
+    live.metadata.ownerReferences = [
+      { apiVersion: 'v1', kind: 'Other', name: 'o', uid: 'other' },
+      ...service.metadata.ownerReferences,
+    ];
     expect(operandDrift(service, live)).toEqual([]);
     live.metadata.ownerReferences = [];
     expect(operandDrift(service, live)).toEqual(['metadata.ownerReferences']);

@@ -28,8 +28,11 @@ function filesUnder(dir: string): Map<string, string> {
   return out;
 }
 
-const distObjects: Obj[] = parseAllDocuments(readFileSync(join(ROOT, 'dist/memcached-operator.k8s.yaml'), 'utf8')).map((d) => d.toJS());
-const dist = (kind: string, name?: string) => distObjects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name))!;
+const distObjects: Obj[] = parseAllDocuments(readFileSync(join(ROOT, 'dist/memcached-operator.k8s.yaml'), 'utf8')).map(
+  (d) => d.toJS(),
+);
+const dist = (kind: string, name?: string) =>
+  distObjects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name))!;
 
 const bundle = renderBundle(parseStackConfig({}));
 const manifests = [...bundle.entries()].filter(([f]) => f.startsWith('manifests/')).map(([, t]) => parse(t) as Obj);
@@ -126,7 +129,11 @@ describe('bundle/ (npm run bundle)', () => {
       'operators.operatorframework.io.bundle.channel.default.v1': 'candidate',
     });
     const labels = Object.fromEntries(
-      bundle.get('bundle.Dockerfile')!.split('\n').filter((l) => l.startsWith('LABEL ')).map((l) => l.slice(6).split('=') as [string, string]),
+      bundle
+        .get('bundle.Dockerfile')!
+        .split('\n')
+        .filter((l) => l.startsWith('LABEL '))
+        .map((l) => l.slice(6).split('=') as [string, string]),
     );
     expect(labels).toEqual(annotations);
     expect(bundle.get('bundle.Dockerfile')).toMatch(/^COPY manifests \/manifests\/$/m);
@@ -138,43 +145,93 @@ describe('the ClusterServiceVersion', () => {
   it('installs the operator Deployment exactly as dist/ has it', () => {
     const d = dist('Deployment', 'memcached-operator');
     expect(csv.spec.install.strategy).toBe('deployment');
-    expect(csv.spec.install.spec.deployments).toEqual([{ name: d.metadata.name, label: d.metadata.labels, spec: d.spec }]);
+    expect(csv.spec.install.spec.deployments).toEqual([
+      { name: d.metadata.name, label: d.metadata.labels, spec: d.spec },
+    ]);
   });
 
   it('grants what dist/ RBAC grants: cluster rules of the manager ClusterRole, namespaced rules of the leader-election Role', () => {
     const sa = dist('Deployment', 'memcached-operator').spec.template.spec.serviceAccountName;
-    expect(csv.spec.install.spec.clusterPermissions).toEqual([{ serviceAccountName: sa, rules: dist('ClusterRole', 'memcached-operator-manager').rules }]);
-    expect(csv.spec.install.spec.permissions).toEqual([{ serviceAccountName: sa, rules: dist('Role', 'memcached-operator-leader-election').rules }]);
+    expect(csv.spec.install.spec.clusterPermissions).toEqual([
+      { serviceAccountName: sa, rules: dist('ClusterRole', 'memcached-operator-manager').rules },
+    ]);
+    expect(csv.spec.install.spec.permissions).toEqual([
+      { serviceAccountName: sa, rules: dist('Role', 'memcached-operator-leader-election').rules },
+    ]);
     // and the CRD, the user roles and the metrics Service are dist/'s objects
     expect(crd).toEqual(dist('CustomResourceDefinition'));
-    for (const name of ['memcached-viewer', 'memcached-editor']) expect(manifests.find((o) => o.metadata.name === name)).toEqual(dist('ClusterRole', name));
+    for (const name of ['memcached-viewer', 'memcached-editor'])
+      expect(manifests.find((o) => o.metadata.name === name)).toEqual(dist('ClusterRole', name));
     const { namespace: _ns, ...svcMeta } = dist('Service', 'memcached-operator-metrics').metadata;
-    expect(manifests.find((o) => o.kind === 'Service')).toEqual({ ...dist('Service', 'memcached-operator-metrics'), metadata: svcMeta });
+    expect(manifests.find((o) => o.kind === 'Service')).toEqual({
+      ...dist('Service', 'memcached-operator-metrics'),
+      metadata: svcMeta,
+    });
   });
 
   it('names version, minKubeVersion, icon, maintainers, links, provider and the images', () => {
     expect(csv.metadata.name).toBe('memcached-operator.v0.1.0');
-    expect(csv.spec).toMatchObject({ version: '0.1.0', minKubeVersion: '1.28.0', maturity: 'alpha', provider: { name: 'kube-tutorial-stack' } });
+    expect(csv.spec).toMatchObject({
+      version: '0.1.0',
+      minKubeVersion: '1.28.0',
+      maturity: 'alpha',
+      provider: { name: 'kube-tutorial-stack' },
+    });
     expect(csv.spec.replaces).toBeUndefined();
     expect(csv.metadata.annotations['olm.skipRange']).toBeUndefined();
     expect(csv.spec.maintainers.length).toBeGreaterThan(0);
-    expect(csv.spec.links.map((l: Obj) => l.url)).toEqual(expect.arrayContaining([expect.stringMatching(/^https:\/\//)]));
+    expect(csv.spec.links.map((l: Obj) => l.url)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^https:\/\//)]),
+    );
     const icon = csv.spec.icon[0];
     expect(icon.mediatype).toBe('image/svg+xml');
-    expect(Buffer.from(icon.base64data, 'base64').toString()).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg".*<\/svg>$/);
-    expect(csv.metadata.annotations.containerImage).toBe(dist('Deployment', 'memcached-operator').spec.template.spec.containers[0].image);
-    expect(csv.spec.relatedImages.map((i: Obj) => i.image)).toEqual(['ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0', 'memcached:1.6.39-alpine']);
+    expect(Buffer.from(icon.base64data, 'base64').toString()).toMatch(
+      /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg".*<\/svg>$/,
+    );
+    expect(csv.metadata.annotations.containerImage).toBe(
+      dist('Deployment', 'memcached-operator').spec.template.spec.containers[0].image,
+    );
+    expect(csv.spec.relatedImages.map((i: Obj) => i.image)).toEqual([
+      'ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0',
+      'memcached:1.6.39-alpine',
+    ]);
     expect(csv.metadata.annotations.capabilities).toBe('Basic Install');
   });
 
   it('install modes follow memcached.operator.watchNamespaces', () => {
     const modes = (w: string[]) =>
-      Object.fromEntries(installModes(parseStackConfig({ memcached: { operator: { watchNamespaces: w }, sample: { namespace: w[0] ?? 'default' } } }).memcached.operator).map((m) => [m.type, m.supported]));
+      Object.fromEntries(
+        installModes(
+          parseStackConfig({
+            memcached: { operator: { watchNamespaces: w }, sample: { namespace: w[0] ?? 'default' } },
+          }).memcached.operator,
+        ).map((m) => [m.type, m.supported]),
+      );
     expect(csv.spec.installModes).toEqual(installModes(parseStackConfig({}).memcached.operator));
-    expect(modes([])).toEqual({ OwnNamespace: false, SingleNamespace: false, MultiNamespace: false, AllNamespaces: true });
-    expect(modes(['team-a'])).toEqual({ OwnNamespace: false, SingleNamespace: true, MultiNamespace: false, AllNamespaces: false });
-    expect(modes(['memcached-operator-system'])).toEqual({ OwnNamespace: true, SingleNamespace: true, MultiNamespace: false, AllNamespaces: false });
-    expect(modes(['team-a', 'team-b'])).toEqual({ OwnNamespace: false, SingleNamespace: false, MultiNamespace: true, AllNamespaces: false });
+    expect(modes([])).toEqual({
+      OwnNamespace: false,
+      SingleNamespace: false,
+      MultiNamespace: false,
+      AllNamespaces: true,
+    });
+    expect(modes(['team-a'])).toEqual({
+      OwnNamespace: false,
+      SingleNamespace: true,
+      MultiNamespace: false,
+      AllNamespaces: false,
+    });
+    expect(modes(['memcached-operator-system'])).toEqual({
+      OwnNamespace: true,
+      SingleNamespace: true,
+      MultiNamespace: false,
+      AllNamespaces: false,
+    });
+    expect(modes(['team-a', 'team-b'])).toEqual({
+      OwnNamespace: false,
+      SingleNamespace: false,
+      MultiNamespace: true,
+      AllNamespaces: false,
+    });
   });
 
   it('takes version, replaces, skipRange and channels from memcached.olm', () => {
@@ -182,7 +239,12 @@ describe('the ClusterServiceVersion', () => {
       parseStackConfig({
         memcached: {
           operator: { image: 'ghcr.io/kube-tutorial-stack/memcached-operator:0.2.0' },
-          olm: { replaces: 'memcached-operator.v0.1.0', skipRange: '>=0.0.1 <0.2.0', channels: ['candidate', 'stable'], defaultChannel: 'stable' },
+          olm: {
+            replaces: 'memcached-operator.v0.1.0',
+            skipRange: '>=0.0.1 <0.2.0',
+            channels: ['candidate', 'stable'],
+            defaultChannel: 'stable',
+          },
         },
       }),
     );
@@ -190,17 +252,27 @@ describe('the ClusterServiceVersion', () => {
     expect(c.metadata.name).toBe('memcached-operator.v0.2.0');
     expect(c.spec).toMatchObject({ version: '0.2.0', replaces: 'memcached-operator.v0.1.0' });
     expect(c.metadata.annotations['olm.skipRange']).toBe('>=0.0.1 <0.2.0');
-    expect(b.get('metadata/annotations.yaml')).toContain('operators.operatorframework.io.bundle.channels.v1: candidate,stable');
-    expect(b.get('metadata/annotations.yaml')).toContain('operators.operatorframework.io.bundle.channel.default.v1: stable');
+    expect(b.get('metadata/annotations.yaml')).toContain(
+      'operators.operatorframework.io.bundle.channels.v1: candidate,stable',
+    );
+    expect(b.get('metadata/annotations.yaml')).toContain(
+      'operators.operatorframework.io.bundle.channel.default.v1: stable',
+    );
   });
 
   it('rejects a default channel outside the channels, a bad skipRange, and an image without a semver tag unless a version is given', () => {
-    expect(() => parseStackConfig({ memcached: { olm: { defaultChannel: 'stable' } } })).toThrow(/memcached\.olm\.defaultChannel: defaultChannel must be one of channels/);
-    expect(() => parseStackConfig({ memcached: { olm: { skipRange: 'whatever' } } })).toThrow(/memcached\.olm\.skipRange: must be a semver range/);
+    expect(() => parseStackConfig({ memcached: { olm: { defaultChannel: 'stable' } } })).toThrow(
+      /memcached\.olm\.defaultChannel: defaultChannel must be one of channels/,
+    );
+    expect(() => parseStackConfig({ memcached: { olm: { skipRange: 'whatever' } } })).toThrow(
+      /memcached\.olm\.skipRange: must be a semver range/,
+    );
     const digest = { image: 'ghcr.io/kube-tutorial-stack/memcached-operator@sha256:' + 'a'.repeat(64) };
     expect(() => renderBundle(parseStackConfig({ memcached: { operator: digest } }))).toThrow(ConfigError);
     const ok = renderBundle(parseStackConfig({ memcached: { operator: digest, olm: { version: '0.1.1' } } }));
-    expect(ok.get('manifests/memcached-operator.clusterserviceversion.yaml')).toContain('name: memcached-operator.v0.1.1');
+    expect(ok.get('manifests/memcached-operator.clusterserviceversion.yaml')).toContain(
+      'name: memcached-operator.v0.1.1',
+    );
   });
 });
 
@@ -217,7 +289,8 @@ describe('scorecard basic + olm, static', () => {
   it('olm-crds-have-validation: the owned CRD has a schema declaring every field the examples set', () => {
     const v = crd.spec.versions.find((x: Obj) => x.name === owned.version);
     expect(v.schema.openAPIV3Schema.properties.spec.properties).toBeDefined();
-    for (const e of examples) for (const k of Object.keys(e.spec)) expect(v.schema.openAPIV3Schema.properties.spec.properties[k]).toBeDefined();
+    for (const e of examples)
+      for (const k of Object.keys(e.spec)) expect(v.schema.openAPIV3Schema.properties.spec.properties[k]).toBeDefined();
     expect(owned).toMatchObject({ name: crd.metadata.name, kind: crd.spec.names.kind, version: v.name });
     expect(v.subresources.status).toEqual({}); // the status block the status descriptors describe
   });
@@ -228,9 +301,14 @@ describe('scorecard basic + olm, static', () => {
 
   it('olm-spec-descriptors / olm-status-descriptors: one descriptor for every spec and status field', () => {
     const schema = crd.spec.versions[0].schema.openAPIV3Schema;
-    expect(owned.specDescriptors.map((d: Obj) => d.path).sort()).toEqual(Object.keys(schema.properties.spec.properties).sort());
-    expect(owned.statusDescriptors.map((d: Obj) => d.path).sort()).toEqual(Object.keys(schema.properties.status.properties).sort());
-    for (const e of examples) for (const k of Object.keys(e.spec)) expect(owned.specDescriptors.map((d: Obj) => d.path)).toContain(k);
+    expect(owned.specDescriptors.map((d: Obj) => d.path).sort()).toEqual(
+      Object.keys(schema.properties.spec.properties).sort(),
+    );
+    expect(owned.statusDescriptors.map((d: Obj) => d.path).sort()).toEqual(
+      Object.keys(schema.properties.status.properties).sort(),
+    );
+    for (const e of examples)
+      for (const k of Object.keys(e.spec)) expect(owned.specDescriptors.map((d: Obj) => d.path)).toContain(k);
     for (const d of [...owned.specDescriptors, ...owned.statusDescriptors]) {
       expect(d.displayName).toMatch(/^[A-Z]/);
       expect(d.description.length).toBeGreaterThan(5);
@@ -241,10 +319,17 @@ describe('scorecard basic + olm, static', () => {
   it('alm-examples are valid Memcached objects under the CRD schema', () => {
     const schema = crd.spec.versions[0].schema.openAPIV3Schema;
     for (const e of examples) {
-      expect(e).toMatchObject({ apiVersion: `${crd.spec.group}/${owned.version}`, kind: owned.kind, metadata: { name: expect.any(String) } });
+      expect(e).toMatchObject({
+        apiVersion: `${crd.spec.group}/${owned.version}`,
+        kind: owned.kind,
+        metadata: { name: expect.any(String) },
+      });
       expect(schemaErrors(schema, { ...e, metadata: {} })).toEqual([]);
     }
     // the checker itself finds what the API server would reject or prune
-    expect(schemaErrors(memcachedSchema as Obj, { spec: { size: 9, port: 1 } })).toEqual(['.spec.size: above 5', '.spec.port: not in the schema']);
+    expect(schemaErrors(memcachedSchema as Obj, { spec: { size: 9, port: 1 } })).toEqual([
+      '.spec.size: above 5',
+      '.spec.port: not in the schema',
+    ]);
   });
 });

@@ -6,7 +6,6 @@ import { redisCommonSchema } from '../../../constructs/redis-common';
 import { RedisHaChart, redisHaSchema, type RedisHaConfig } from '../../../constructs/redis-ha';
 import { ConfigError, parseConfig } from '../../../constructs/validation';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 function render(config: unknown = {}, opts: { id?: string; namespace?: string; clusterDomain?: string } = {}): any[] {
   const chart = new RedisHaChart(new App(), opts.id ?? 'redis-ha', {
     namespace: opts.namespace ?? 'default',
@@ -76,8 +75,22 @@ describe('Pod Security "restricted"', () => {
     ['StatefulSet/redis-ha', podSpec],
     ['Deployment/redis-ha-haproxy', proxy.spec.template.spec],
   ])('%s', (_n, spec: any) => {
-    const allowed = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
-    for (const v of spec.volumes ?? []) expect(Object.keys(v).filter((k) => k !== 'name').every((k) => allowed.includes(k))).toBe(true);
+    const allowed = [
+      'configMap',
+      'csi',
+      'downwardAPI',
+      'emptyDir',
+      'ephemeral',
+      'persistentVolumeClaim',
+      'projected',
+      'secret',
+    ];
+    for (const v of spec.volumes ?? [])
+      expect(
+        Object.keys(v)
+          .filter((k) => k !== 'name')
+          .every((k) => allowed.includes(k)),
+      ).toBe(true);
     expect(spec.hostNetwork ?? false).toBe(false);
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -106,7 +119,10 @@ describe('topology and availability', () => {
     expect(sts.spec.replicas).toBe(3);
     expect(sts.spec.serviceName).toBe('redis-ha-headless');
     expect(podSpec.containers.map((c: any) => c.name)).toEqual(['redis', 'sentinel']);
-    expect(sts.spec.volumeClaimTemplates[0]).toMatchObject({ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } });
+    expect(sts.spec.volumeClaimTemplates[0]).toMatchObject({
+      metadata: { name: 'data' },
+      spec: { resources: { requests: { storage: '1Gi' } } },
+    });
     expect(container('redis').volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     const headless = find('Service', 'redis-ha-headless');
     expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
@@ -115,12 +131,18 @@ describe('topology and availability', () => {
 
   it('has PDBs and soft anti-affinity by default, hard on request', () => {
     expect(find('PodDisruptionBudget', 'redis-ha').spec).toEqual({ maxUnavailable: 1, selector: sts.spec.selector });
-    expect(find('PodDisruptionBudget', 'redis-ha-haproxy').spec).toEqual({ maxUnavailable: 1, selector: proxy.spec.selector });
-    expect(podSpec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchLabels).toEqual(
-      sts.spec.selector.matchLabels,
-    );
+    expect(find('PodDisruptionBudget', 'redis-ha-haproxy').spec).toEqual({
+      maxUnavailable: 1,
+      selector: proxy.spec.selector,
+    });
+    expect(
+      podSpec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector
+        .matchLabels,
+    ).toEqual(sts.spec.selector.matchLabels);
     const hard = render({ antiAffinity: 'hard' }).find((o) => o.kind === 'StatefulSet');
-    expect(hard.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+    expect(
+      hard.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution,
+    ).toHaveLength(1);
   });
 
   it('Services select the right pods; the Sentinel Service keeps not-ready pods', () => {
@@ -133,7 +155,9 @@ describe('topology and availability', () => {
     expect(proxy.spec.template.metadata.labels).toMatchObject(proxy.spec.selector.matchLabels);
     expect(sts.spec.template.metadata.labels).toMatchObject(sts.spec.selector.matchLabels);
     // Redis and HAProxy pods never match each other's selectors.
-    expect(Object.entries(master.spec.selector).every(([k, v]) => sts.spec.template.metadata.labels[k] === v)).toBe(false);
+    expect(Object.entries(master.spec.selector).every(([k, v]) => sts.spec.template.metadata.labels[k] === v)).toBe(
+      false,
+    );
   });
 
   it('selectors do not depend on construct ids', () => {
@@ -146,7 +170,9 @@ describe('topology and availability', () => {
 
   it('rolls pods when their configuration changes', () => {
     const other = render({ downAfterMilliseconds: 7000 }).find((o) => o.kind === 'StatefulSet');
-    expect(other.spec.template.metadata.annotations['checksum/config']).not.toEqual(sts.spec.template.metadata.annotations['checksum/config']);
+    expect(other.spec.template.metadata.annotations['checksum/config']).not.toEqual(
+      sts.spec.template.metadata.annotations['checksum/config'],
+    );
   });
 });
 
@@ -163,14 +189,25 @@ describe('Sentinel and Redis configuration', () => {
     expect(sentinel).toContain('sentinel down-after-milliseconds $MASTER_SET 5000');
     expect(sentinel).toContain('sentinel failover-timeout $MASTER_SET 60000');
     expect(cm['redis-start.sh']).toContain('echo "replica-announce-ip $self"');
-    const env = Object.fromEntries(container('redis').env.filter((e: any) => e.value).map((e: any) => [e.name, e.value]));
-    expect(env).toMatchObject({ NAME: 'redis-ha', REPLICAS: '3', MASTER_SET: 'mymaster', HEADLESS_DOMAIN: 'redis-ha-headless.$(POD_NAMESPACE).svc.cluster.local' });
+    const env = Object.fromEntries(
+      container('redis')
+        .env.filter((e: any) => e.value)
+        .map((e: any) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      NAME: 'redis-ha',
+      REPLICAS: '3',
+      MASTER_SET: 'mymaster',
+      HEADLESS_DOMAIN: 'redis-ha-headless.$(POD_NAMESPACE).svc.cluster.local',
+    });
   });
 
   it('bounds what an isolated master accepts', () => {
     expect(cm['redis.conf']).toContain('min-replicas-to-write 1');
     expect(cm['redis.conf']).toContain('appendonly yes');
-    expect(render({ minReplicasToWrite: 0 }).find((o) => o.kind === 'ConfigMap').data['redis.conf']).toContain('min-replicas-to-write 0');
+    expect(render({ minReplicasToWrite: 0 }).find((o) => o.kind === 'ConfigMap').data['redis.conf']).toContain(
+      'min-replicas-to-write 0',
+    );
   });
 
   it.each(Object.keys(cm).filter((k) => k.endsWith('.sh')))('%s is valid sh', (key) => {
@@ -194,7 +231,9 @@ describe('HAProxy master endpoint', () => {
     expect(haproxyCfg).toContain('tcp-check expect string role:master');
     expect(haproxyCfg).toMatch(/default-server check inter 1s .*on-marked-down shutdown-sessions/);
     for (let i = 0; i < 3; i++) {
-      expect(haproxyCfg).toContain(`server redis-ha-${i} "redis-ha-${i}.redis-ha-headless.\${POD_NAMESPACE}.svc.cluster.local:6379"`);
+      expect(haproxyCfg).toContain(
+        `server redis-ha-${i} "redis-ha-${i}.redis-ha-headless.\${POD_NAMESPACE}.svc.cluster.local:6379"`,
+      );
     }
   });
 
@@ -205,12 +244,16 @@ describe('HAProxy master endpoint', () => {
 
   it('follows cluster domain and replica count; takes the namespace from the pod', () => {
     const os = render({ replicas: 5, quorum: 3 }, { namespace: 'cache', clusterDomain: 'k8s.example' });
-    const cfg: string = os.find((o) => o.metadata.name === 'redis-ha-haproxy' && o.kind === 'ConfigMap').data['haproxy.cfg'];
+    const cfg: string = os.find((o) => o.metadata.name === 'redis-ha-haproxy' && o.kind === 'ConfigMap').data[
+      'haproxy.cfg'
+    ];
     expect(cfg).toContain('server redis-ha-4 "redis-ha-4.redis-ha-headless.${POD_NAMESPACE}.svc.k8s.example:6379"');
     expect(os.find((o) => o.kind === 'StatefulSet').spec.replicas).toBe(5);
     expect(os.every((o) => o.metadata.namespace === 'cache')).toBe(true);
     // Nothing but metadata.namespace names the namespace: the manifests apply anywhere.
-    expect(JSON.stringify(os.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: undefined } })))).not.toContain('cache');
+    expect(JSON.stringify(os.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: undefined } })))).not.toContain(
+      'cache',
+    );
     expect(os.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].env).toContainEqual({
       name: 'POD_NAMESPACE',
       valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },

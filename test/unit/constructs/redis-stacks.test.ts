@@ -17,7 +17,10 @@ function memorySettings(objs: Obj[]): { maxmemory?: string; policy?: string; lim
   const workload = objs.find((o) => podSpecOf(o) && !o.metadata.name.endsWith('haproxy'))!;
   const redis = podSpecOf(workload)!.containers.find((c: Obj) => c.name === 'redis');
   const args: string[] = redis.args ?? [];
-  const conf: string = objs.filter((o) => o.kind === 'ConfigMap').map((o) => o.data?.['redis.conf'] ?? '').join('\n');
+  const conf: string = objs
+    .filter((o) => o.kind === 'ConfigMap')
+    .map((o) => o.data?.['redis.conf'] ?? '')
+    .join('\n');
   const fromArgs = (k: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
   const fromConf = (k: string) => new RegExp(`^${k} (\\S+)$`, 'm').exec(conf)?.[1];
   return {
@@ -75,7 +78,9 @@ describe('checksum/config', () => {
   });
 
   test.each(cases)('%s: the pod template carries the hash of its ConfigMap', (_n, w, objs) => {
-    const mounted = podSpecOf(w)!.volumes.filter((v: Obj) => v.configMap).map((v: Obj) => v.configMap.name);
+    const mounted = podSpecOf(w)!
+      .volumes.filter((v: Obj) => v.configMap)
+      .map((v: Obj) => v.configMap.name);
     expect(mounted).toHaveLength(1);
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === mounted[0])!;
     expect(w.spec.template.metadata.annotations?.['checksum/config']).toBe(configChecksum(cm.data));
@@ -83,44 +88,59 @@ describe('checksum/config', () => {
 
   test('a redis-sfs configuration change changes the annotation', () => {
     const sts = (cfg?: Parameters<typeof synthFiles>[0]) =>
-      objectsOf(synthFiles(cfg)['redis-statefulset.k8s.yaml']).find((o) => o.kind === 'StatefulSet')!.spec.template.metadata.annotations['checksum/config'];
+      objectsOf(synthFiles(cfg)['redis-statefulset.k8s.yaml']).find((o) => o.kind === 'StatefulSet')!.spec.template
+        .metadata.annotations['checksum/config'];
     expect(sts(parseStackConfig({ redis: { resources: { limits: { memory: '512Mi' } } } }))).not.toBe(sts());
   });
 });
 
 describe('NetworkPolicy', () => {
   const files = synthFiles();
-  const selects = (sel: Record<string, string>, labels: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+  const selects = (sel: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(sel).every(([k, v]) => labels?.[k] === v);
   /** Which ports a pod with `from` labels (same namespace unless `otherNamespace`) may reach on a pod with `to` labels. */
-  const allowed = (policies: Obj[], to: Record<string, string>, from: Record<string, string>, otherNamespace = false): number[] =>
+  const allowed = (
+    policies: Obj[],
+    to: Record<string, string>,
+    from: Record<string, string>,
+    otherNamespace = false,
+  ): number[] =>
     policies
       .filter((p) => selects(p.spec.podSelector.matchLabels, to))
       .flatMap((p) => p.spec.ingress ?? [])
       .filter((rule: Obj) =>
-        rule.from.some((peer: Obj) => selects(peer.podSelector?.matchLabels ?? {}, from) && (otherNamespace ? peer.namespaceSelector !== undefined : true)),
+        rule.from.some(
+          (peer: Obj) =>
+            selects(peer.podSelector?.matchLabels ?? {}, from) &&
+            (otherNamespace ? peer.namespaceSelector !== undefined : true),
+        ),
       )
       .flatMap((rule: Obj) => rule.ports.map((p: Obj) => p.port))
       .sort();
 
-  test.each(['redis-pod.k8s.yaml', 'redis-deployment.k8s.yaml', 'redis-statefulset.k8s.yaml', 'redis-ha.k8s.yaml', 'memcached-operator.k8s.yaml'])(
-    '%s: every pod is isolated for ingress, and no rule admits everyone',
-    (file) => {
-      const objs = objectsOf(files[file]);
-      const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
-      expect(policies.length).toBeGreaterThan(0);
-      for (const w of objs.filter((o) => podSpecOf(o))) {
-        const labels = w.kind === 'Pod' ? w.metadata.labels : w.spec.template.metadata.labels;
-        const mine = policies.filter((p) => selects(p.spec.podSelector.matchLabels, labels));
-        expect(`${w.kind}/${w.metadata.name}: ${mine.length}`).toBe(`${w.kind}/${w.metadata.name}: 1`);
-        expect(mine[0].spec.policyTypes).toEqual(['Ingress']);
-        for (const rule of mine[0].spec.ingress) {
-          expect(rule.from.length).toBeGreaterThan(0);
-          for (const peer of rule.from) expect(Object.keys(peer.podSelector?.matchLabels ?? {}).length).toBeGreaterThan(0);
-          expect(rule.ports.length).toBeGreaterThan(0);
-        }
+  test.each([
+    'redis-pod.k8s.yaml',
+    'redis-deployment.k8s.yaml',
+    'redis-statefulset.k8s.yaml',
+    'redis-ha.k8s.yaml',
+    'memcached-operator.k8s.yaml',
+  ])('%s: every pod is isolated for ingress, and no rule admits everyone', (file) => {
+    const objs = objectsOf(files[file]);
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+    expect(policies.length).toBeGreaterThan(0);
+    for (const w of objs.filter((o) => podSpecOf(o))) {
+      const labels = w.kind === 'Pod' ? w.metadata.labels : w.spec.template.metadata.labels;
+      const mine = policies.filter((p) => selects(p.spec.podSelector.matchLabels, labels));
+      expect(`${w.kind}/${w.metadata.name}: ${mine.length}`).toBe(`${w.kind}/${w.metadata.name}: 1`);
+      expect(mine[0].spec.policyTypes).toEqual(['Ingress']);
+      for (const rule of mine[0].spec.ingress) {
+        expect(rule.from.length).toBeGreaterThan(0);
+        for (const peer of rule.from)
+          expect(Object.keys(peer.podSelector?.matchLabels ?? {}).length).toBeGreaterThan(0);
+        expect(rule.ports.length).toBeGreaterThan(0);
       }
-    },
-  );
+    }
+  });
 
   const pods = (file: string) => objectsOf(files[file]);
   const policiesOf = (file: string) => pods(file).filter((o) => o.kind === 'NetworkPolicy');
@@ -145,7 +165,11 @@ describe('NetworkPolicy', () => {
 
   test('redis-ha.k8s.yaml: clients reach HAProxy and Sentinel, HAProxy reaches Redis, pods reach each other', () => {
     const p = policiesOf('redis-ha.k8s.yaml');
-    const server = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-ha', 'app.kubernetes.io/component': 'server' };
+    const server = {
+      'app.kubernetes.io/name': 'redis',
+      'app.kubernetes.io/instance': 'redis-ha',
+      'app.kubernetes.io/component': 'server',
+    };
     const proxy = { 'app.kubernetes.io/name': 'haproxy', 'app.kubernetes.io/instance': 'redis-ha-haproxy' };
     const client = { 'redis-ha-client': 'true' };
     expect(allowed(p, proxy, client)).toEqual([6379]);
@@ -171,24 +195,48 @@ describe('redis-sfs authentication', () => {
 
   test('the password comes from the Secret the user creates; nothing secret is rendered', () => {
     expect(objs.some((o) => o.kind === 'Secret')).toBe(false);
-    expect(redis.env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'redis-sfs-auth', key: 'password' } } });
+    expect(redis.env).toContainEqual({
+      name: 'REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'redis-sfs-auth', key: 'password' } },
+    });
     // Probes authenticate; the runtime config with the password is on a memory volume.
-    for (const p of [redis.livenessProbe, redis.readinessProbe]) expect(p.exec.command[2]).toMatch(/^export REDISCLI_AUTH="\$REDIS_PASSWORD"; /);
-    expect(sts.spec.template.spec.volumes).toContainEqual({ name: 'run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+    for (const p of [redis.livenessProbe, redis.readinessProbe])
+      expect(p.exec.command[2]).toMatch(/^export REDISCLI_AUTH="\$REDIS_PASSWORD"; /);
+    expect(sts.spec.template.spec.volumes).toContainEqual({
+      name: 'run',
+      emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+    });
   });
 
   test('the Secret name and key are configurable and checked', () => {
-    expect(parseConfig(redisStatefulSetSchema, { auth: { secretName: 'mine', passwordKey: 'pw' } }).auth).toEqual({ secretName: 'mine', passwordKey: 'pw' });
-    expect(() => parseConfig(redisStatefulSetSchema, { auth: { secretName: 'Not_A_Name' } })).toThrow(/auth.secretName/);
+    expect(parseConfig(redisStatefulSetSchema, { auth: { secretName: 'mine', passwordKey: 'pw' } }).auth).toEqual({
+      secretName: 'mine',
+      passwordKey: 'pw',
+    });
+    expect(() => parseConfig(redisStatefulSetSchema, { auth: { secretName: 'Not_A_Name' } })).toThrow(
+      /auth.secretName/,
+    );
     expect(() => parseConfig(redisStatefulSetSchema, { auth: { passwordKey: 'a b' } })).toThrow(/auth.passwordKey/);
     expect(() => parseConfig(redisStatefulSetSchema, { auth: { other: 1 } })).toThrow(/unknown key/);
   });
 
-  test.each([[''], ['has space'], ['quote"'], ['new\nline'], ['dollar$']])('the start script refuses password %j before writing any config', (password) => {
-    const r = spawnSync('sh', ['-c', START_SCRIPT], { env: { PATH: process.env.PATH, HOSTNAME: 'redis-sfs-0', REDIS_PASSWORD: password, AUTH_SECRET: 'redis-sfs-auth/password', MASTER_HOST: 'x' }, encoding: 'utf8' });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/password in Secret redis-sfs-auth\/password must be non-empty/);
-  });
+  test.each([[''], ['has space'], ['quote"'], ['new\nline'], ['dollar$']])(
+    'the start script refuses password %j before writing any config',
+    (password) => {
+      const r = spawnSync('sh', ['-c', START_SCRIPT], {
+        env: {
+          PATH: process.env.PATH,
+          HOSTNAME: 'redis-sfs-0',
+          REDIS_PASSWORD: password,
+          AUTH_SECRET: 'redis-sfs-auth/password',
+          MASTER_HOST: 'x',
+        },
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/password in Secret redis-sfs-auth\/password must be non-empty/);
+    },
+  );
 
   test('sh accepts the script', () => {
     expect(() => execFileSync('sh', ['-n', '-c', START_SCRIPT])).not.toThrow();

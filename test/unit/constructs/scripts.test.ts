@@ -21,8 +21,14 @@ interface Finding {
  * which always sets it to the pod's host name.
  */
 function shellcheck(text: string): Finding[] {
-  const r = spawnSync('shellcheck', ['--shell=sh', '--exclude=SC3028', '--format=json1', '-'], { input: text, encoding: 'utf8' });
-  if (r.error) throw new Error(`shellcheck is required for the unit tests and could not be run (${r.error.message}); install it: apt-get install shellcheck (scripts/install-redis.sh does)`);
+  const r = spawnSync('shellcheck', ['--shell=sh', '--exclude=SC3028', '--format=json1', '-'], {
+    input: text,
+    encoding: 'utf8',
+  });
+  if (r.error)
+    throw new Error(
+      `shellcheck is required for the unit tests and could not be run (${r.error.message}); install it: apt-get install shellcheck (scripts/install-redis.sh does)`,
+    );
   if (r.status !== 0 && r.status !== 1) throw new Error(`shellcheck failed (exit ${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout).comments.map((c: any) => ({ line: c.line, code: c.code, message: c.message }));
 }
@@ -53,11 +59,16 @@ function asRun(file: string): string {
 // that says so; this list then fails until the entry is removed.
 const KNOWN: { file: string; code: number; message: string }[] = [
   // `ordinal` is set and never read (dead since the role choice moved to the Sentinels).
-  { file: 'constructs/redis-ha/common.sh', code: 2034, message: 'ordinal appears unused. Verify use (or export if used externally).' },
+  {
+    file: 'constructs/redis-ha/common.sh',
+    code: 2034,
+    message: 'ordinal appears unused. Verify use (or export if used externally).',
+  },
 ];
 
 /** The sibling scripts `file` sources. */
-const sourced = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(SOURCE)].map((m) => join(dirname(file), m[1]));
+const sourced = (file: string) =>
+  [...readFileSync(join(ROOT, file), 'utf8').matchAll(SOURCE)].map((m) => join(dirname(file), m[1]));
 
 describe('shell scripts pass shellcheck', () => {
   const files = scriptFiles();
@@ -67,14 +78,27 @@ describe('shell scripts pass shellcheck', () => {
   const programs = files.filter((f) => !libraries.has(f));
 
   it('finds the script files, and every library is sourced by a checked script', () => {
-    expect(files).toEqual(expect.arrayContaining(['constructs/redis-ha/common.sh', 'constructs/redis-ha/redis-start.sh', 'constructs/redis-ha/sentinel-start.sh', 'constructs/redis-statefulset/start.sh']));
-    expect(programs).toEqual(expect.arrayContaining(['constructs/redis-ha/redis-start.sh', 'constructs/redis-ha/sentinel-start.sh']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'constructs/redis-ha/common.sh',
+        'constructs/redis-ha/redis-start.sh',
+        'constructs/redis-ha/sentinel-start.sh',
+        'constructs/redis-statefulset/start.sh',
+      ]),
+    );
+    expect(programs).toEqual(
+      expect.arrayContaining(['constructs/redis-ha/redis-start.sh', 'constructs/redis-ha/sentinel-start.sh']),
+    );
     for (const lib of libraries) expect(files).toContain(lib);
   });
 
   it.each(programs)('%s (with the scripts it sources)', (file) => {
     const findings = shellcheck(asRun(file)).map(({ code, message }) => ({ file, code, message }));
-    const known = KNOWN.filter((k) => k.file === file || sourced(file).includes(k.file)).map(({ code, message }) => ({ file, code, message }));
+    const known = KNOWN.filter((k) => k.file === file || sourced(file).includes(k.file)).map(({ code, message }) => ({
+      file,
+      code,
+      message,
+    }));
     expect(findings).toEqual(known);
   });
 
@@ -82,7 +106,8 @@ describe('shell scripts pass shellcheck', () => {
     const found: [string, string][] = [];
     const walk = (v: any, path: string): void => {
       if (Array.isArray(v)) {
-        if (v[0] === 'sh' && v[1] === '-c' && typeof v[2] === 'string') found.push([`${o.kind}/${o.metadata.name}${path}`, v[2]]);
+        if (v[0] === 'sh' && v[1] === '-c' && typeof v[2] === 'string')
+          found.push([`${o.kind}/${o.metadata.name}${path}`, v[2]]);
         v.forEach((x, i) => walk(x, `${path}[${i}]`));
       } else if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
@@ -94,7 +119,9 @@ describe('shell scripts pass shellcheck', () => {
 
   it('finds the `sh -c` commands of the manifests (probes, the StatefulSet start command)', () => {
     expect(commands.length).toBeGreaterThanOrEqual(10);
-    expect(commands.map(([where]) => where)).toEqual(expect.arrayContaining([expect.stringMatching(/^StatefulSet\/redis-ha\..*readinessProbe/)]));
+    expect(commands.map(([where]) => where)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^StatefulSet\/redis-ha\..*readinessProbe/)]),
+    );
   });
 
   it.each(commands)('%s', (_where, script) => {

@@ -41,9 +41,18 @@ describe('charts', () => {
   });
 
   it('puts a namespace on every namespaced object and on no cluster-scoped one', () => {
-    const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'PriorityClass'];
+    const clusterScoped = [
+      'Namespace',
+      'CustomResourceDefinition',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'PersistentVolume',
+      'StorageClass',
+      'PriorityClass',
+    ];
     for (const o of objects) {
-      if (clusterScoped.includes(o.kind)) expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, undefined]);
+      if (clusterScoped.includes(o.kind))
+        expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, undefined]);
       else expect(o.metadata.namespace).toMatch(/^[a-z0-9-]+$/);
     }
   });
@@ -58,14 +67,32 @@ describe('Pod Security "restricted" on every pod template', () => {
 
   it('finds the workloads', () => {
     expect(pods.map(([n]) => n)).toEqual(
-      expect.arrayContaining(['Pod/redis', 'Deployment/redis-deployment', 'StatefulSet/redis-sfs', 'Deployment/memcached-operator']),
+      expect.arrayContaining([
+        'Pod/redis',
+        'Deployment/redis-deployment',
+        'StatefulSet/redis-sfs',
+        'Deployment/memcached-operator',
+      ]),
     );
   });
 
   it.each(pods)('%s', (_name, spec) => {
-    const allowedVolumes = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+    const allowedVolumes = [
+      'configMap',
+      'csi',
+      'downwardAPI',
+      'emptyDir',
+      'ephemeral',
+      'persistentVolumeClaim',
+      'projected',
+      'secret',
+    ];
     for (const v of spec!.volumes ?? []) {
-      expect(Object.keys(v).filter((k) => k !== 'name').every((k) => allowedVolumes.includes(k))).toBe(true);
+      expect(
+        Object.keys(v)
+          .filter((k) => k !== 'name')
+          .every((k) => allowedVolumes.includes(k)),
+      ).toBe(true);
     }
     expect(spec!.hostNetwork ?? false).toBe(false);
     expect(spec!.securityContext?.runAsNonRoot).toBe(true);
@@ -79,7 +106,9 @@ describe('Pod Security "restricted" on every pod template', () => {
       expect(uid).toBeGreaterThan(0);
       expect(sc.capabilities.drop).toContain('ALL');
       expect(sc.capabilities.add ?? []).toEqual([]);
-      expect(['RuntimeDefault', 'Localhost']).toContain(sc.seccompProfile?.type ?? spec!.securityContext.seccompProfile?.type);
+      expect(['RuntimeDefault', 'Localhost']).toContain(
+        sc.seccompProfile?.type ?? spec!.securityContext.seccompProfile?.type,
+      );
       expect(sc.readOnlyRootFilesystem).toBe(true);
     }
   });
@@ -107,10 +136,14 @@ describe('selectors', () => {
   it('every Service selects the pods of a workload in its file', () => {
     for (const text of Object.values(files)) {
       const objs = objectsOf(text);
-      const templates = objs.map((o) => (o.kind === 'Pod' ? o.metadata.labels : o.spec?.template?.metadata?.labels)).filter(Boolean);
+      const templates = objs
+        .map((o) => (o.kind === 'Pod' ? o.metadata.labels : o.spec?.template?.metadata?.labels))
+        .filter(Boolean);
       for (const svc of objs.filter((o) => o.kind === 'Service')) {
         const sel = svc.spec.selector as Record<string, string>;
-        const plain = Object.fromEntries(Object.entries(sel).filter(([k]) => k !== 'statefulset.kubernetes.io/pod-name'));
+        const plain = Object.fromEntries(
+          Object.entries(sel).filter(([k]) => k !== 'statefulset.kubernetes.io/pod-name'),
+        );
         expect(templates.some((l) => Object.entries(plain).every(([k, v]) => l[k] === v))).toBe(true);
       }
     }
@@ -118,7 +151,10 @@ describe('selectors', () => {
 
   it('do not depend on construct ids (a renamed construct keeps its immutable selector)', () => {
     const config = parseStackConfig({});
-    const props = { config: config.redis.deployment, redis: { image: config.redis.image, resources: config.redis.resources } };
+    const props = {
+      config: config.redis.deployment,
+      redis: { image: config.redis.image, resources: config.redis.resources },
+    };
     const a = new RedisDeploymentChart(new App(), 'redis-deployment', props).toJson();
     const b = new RedisDeploymentChart(new App(), 'renamed-chart', props).toJson();
     const sel = (objs: any[]) => objs.find((o) => o.kind === 'Deployment').spec.selector;
@@ -140,7 +176,10 @@ describe('Redis StatefulSet', () => {
 
   it('replicas replicate from pod 0 by its stable DNS name', () => {
     const env = sts.spec.template.spec.containers[0].env;
-    expect(env).toContainEqual({ name: 'MASTER_HOST', value: 'redis-sfs-0.redis-sfs.$(POD_NAMESPACE).svc.cluster.local' });
+    expect(env).toContainEqual({
+      name: 'MASTER_HOST',
+      value: 'redis-sfs-0.redis-sfs.$(POD_NAMESPACE).svc.cluster.local',
+    });
     expect(env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
     const script = sts.spec.template.spec.containers[0].command.join(' ');
     expect(script).toContain('--replicaof "$MASTER_HOST" 6379');
@@ -154,18 +193,33 @@ describe('Redis StatefulSet', () => {
   });
 
   it('offers a write endpoint on pod 0 and a read endpoint on every pod, a PDB and anti-affinity', () => {
-    expect(find('Service', 'redis-sfs-master')!.spec.selector['statefulset.kubernetes.io/pod-name']).toBe('redis-sfs-0');
+    expect(find('Service', 'redis-sfs-master')!.spec.selector['statefulset.kubernetes.io/pod-name']).toBe(
+      'redis-sfs-0',
+    );
     expect(find('Service', 'redis-sfs-read')).toBeDefined();
     expect(find('PodDisruptionBudget', 'redis-sfs')!.spec.maxUnavailable).toBe(1);
-    expect(sts.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+    expect(
+      sts.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution,
+    ).toHaveLength(1);
   });
 
   it('uses the configured cluster domain, storage size and class', () => {
-    const objs = allObjects(parseStackConfig({ clusterDomain: 'k8s.example', redis: { statefulset: { replicas: 3, storage: { size: '5Gi', className: 'fast' } } } }));
+    const objs = allObjects(
+      parseStackConfig({
+        clusterDomain: 'k8s.example',
+        redis: { statefulset: { replicas: 3, storage: { size: '5Gi', className: 'fast' } } },
+      }),
+    );
     const s = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis-sfs')!;
     expect(s.spec.replicas).toBe(3);
-    expect(s.spec.template.spec.containers[0].env).toContainEqual({ name: 'MASTER_HOST', value: 'redis-sfs-0.redis-sfs.$(POD_NAMESPACE).svc.k8s.example' });
-    expect(s.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+    expect(s.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'MASTER_HOST',
+      value: 'redis-sfs-0.redis-sfs.$(POD_NAMESPACE).svc.k8s.example',
+    });
+    expect(s.spec.volumeClaimTemplates[0].spec).toMatchObject({
+      storageClassName: 'fast',
+      resources: { requests: { storage: '5Gi' } },
+    });
   });
 });
 
@@ -191,12 +245,21 @@ describe('Memcached CRD', () => {
 
   it('bounds and defaults size and containerPort', () => {
     expect(spec.properties.size).toMatchObject({ type: 'integer', minimum: 0, maximum: 5, default: 1 });
-    expect(spec.properties.containerPort).toMatchObject({ type: 'integer', minimum: 1, maximum: 65535, default: 11211 });
+    expect(spec.properties.containerPort).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 65535,
+      default: 11211,
+    });
   });
 
   it('has status and scale subresources and printer columns', () => {
     expect(version.subresources.status).toEqual({});
-    expect(version.subresources.scale).toEqual({ specReplicasPath: '.spec.size', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
+    expect(version.subresources.scale).toEqual({
+      specReplicasPath: '.spec.size',
+      statusReplicasPath: '.status.replicas',
+      labelSelectorPath: '.status.selector',
+    });
     expect(version.additionalPrinterColumns.map((c: any) => c.name)).toEqual(['Size', 'Ready', 'Available', 'Age']);
   });
 
@@ -228,25 +291,34 @@ describe('operator RBAC and Deployment', () => {
   const rbac = objects.filter((o) => ['Role', 'ClusterRole'].includes(o.kind));
 
   it('has no wildcards', () => {
-    for (const r of rbac) for (const rule of r.rules) for (const f of ['apiGroups', 'resources', 'verbs']) expect(rule[f]).not.toContain('*');
+    for (const r of rbac)
+      for (const rule of r.rules)
+        for (const f of ['apiGroups', 'resources', 'verbs']) expect(rule[f]).not.toContain('*');
   });
 
   it('grants the operator exactly the shared declaration', () => {
-    const strip = (rules: any[]) => rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs }));
+    const strip = (rules: any[]) =>
+      rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs }));
     expect(strip(find('ClusterRole', 'memcached-operator-manager')!.rules)).toEqual(strip(operatorRules()));
     expect(strip(find('Role', 'memcached-operator-leader-election')!.rules)).toEqual(strip(leaderElectionRules()));
   });
 
   it('aggregates viewer/editor roles into view/edit', () => {
-    expect(find('ClusterRole', 'memcached-viewer')!.metadata.labels['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
-    expect(find('ClusterRole', 'memcached-editor')!.metadata.labels['rbac.authorization.k8s.io/aggregate-to-edit']).toBe('true');
+    expect(
+      find('ClusterRole', 'memcached-viewer')!.metadata.labels['rbac.authorization.k8s.io/aggregate-to-view'],
+    ).toBe('true');
+    expect(
+      find('ClusterRole', 'memcached-editor')!.metadata.labels['rbac.authorization.k8s.io/aggregate-to-edit'],
+    ).toBe('true');
   });
 
   it('runs the operator with conventional flags, env and probes', () => {
     const d = find('Deployment', 'memcached-operator')!;
     expect(d.metadata.namespace).toBe('memcached-operator-system');
     const c = d.spec.template.spec.containers[0];
-    expect(c.args).toEqual(expect.arrayContaining(['--leader-elect', '--health-probe-bind-address=:8081', '--metrics-bind-address=:8080']));
+    expect(c.args).toEqual(
+      expect.arrayContaining(['--leader-elect', '--health-probe-bind-address=:8081', '--metrics-bind-address=:8080']),
+    );
     expect(c.env.find((e: any) => e.name === 'MEMCACHED_IMAGE').value).toMatch(/^memcached:\d/);
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
@@ -255,18 +327,43 @@ describe('operator RBAC and Deployment', () => {
   });
 
   it('sizes the V8 heap from the memory limit', () => {
-    const command = (objs: any[]) => objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec.containers[0].command;
-    expect(command(objects)).toEqual(['node', '--max-old-space-size=128', '--max-semi-space-size=8', 'build/operator.mjs']);
-    const big = allObjects(parseStackConfig({ memcached: { operator: { resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } } } } }));
+    const command = (objs: any[]) =>
+      objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec
+        .containers[0].command;
+    expect(command(objects)).toEqual([
+      'node',
+      '--max-old-space-size=128',
+      '--max-semi-space-size=8',
+      'build/operator.mjs',
+    ]);
+    const big = allObjects(
+      parseStackConfig({
+        memcached: {
+          operator: { resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } } },
+        },
+      }),
+    );
     expect(command(big)).toEqual(expect.arrayContaining(['--max-old-space-size=1024', '--max-semi-space-size=16']));
-    const small = allObjects(parseStackConfig({ memcached: { operator: { resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '48Mi' } } } } }));
+    const small = allObjects(
+      parseStackConfig({
+        memcached: {
+          operator: {
+            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '48Mi' } },
+          },
+        },
+      }),
+    );
     expect(command(small)).toEqual(expect.arrayContaining(['--max-old-space-size=32', '--max-semi-space-size=1']));
   });
 
   it('sets WATCH_NAMESPACE only when configured', () => {
-    const env = (objs: any[]) => objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec.containers[0].env;
+    const env = (objs: any[]) =>
+      objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'memcached-operator').spec.template.spec
+        .containers[0].env;
     expect(env(objects).find((e: any) => e.name === 'WATCH_NAMESPACE')).toBeUndefined();
-    const objs = allObjects(parseStackConfig({ memcached: { operator: { watchNamespaces: ['a', 'b'] }, sample: { namespace: 'b' } } }));
+    const objs = allObjects(
+      parseStackConfig({ memcached: { operator: { watchNamespaces: ['a', 'b'] }, sample: { namespace: 'b' } } }),
+    );
     expect(env(objs)).toContainEqual({ name: 'WATCH_NAMESPACE', value: 'a,b' });
   });
 
@@ -279,22 +376,66 @@ describe('operator RBAC and Deployment', () => {
 
 describe('invalid configuration', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['negative replicas', { redis: { deployment: { replicas: -1 } } }, /redis\.deployment\.replicas: must be 0 or more/],
-    ['fractional replicas', { redis: { statefulset: { replicas: 1.5 } } }, /redis\.statefulset\.replicas: must be a whole number/],
-    ['a name that is not DNS-1123', { redis: { statefulset: { name: 'Redis_SFS' } } }, /redis\.statefulset\.name: must be a DNS-1123 label/],
+    [
+      'negative replicas',
+      { redis: { deployment: { replicas: -1 } } },
+      /redis\.deployment\.replicas: must be 0 or more/,
+    ],
+    [
+      'fractional replicas',
+      { redis: { statefulset: { replicas: 1.5 } } },
+      /redis\.statefulset\.replicas: must be a whole number/,
+    ],
+    [
+      'a name that is not DNS-1123',
+      { redis: { statefulset: { name: 'Redis_SFS' } } },
+      /redis\.statefulset\.name: must be a DNS-1123 label/,
+    ],
     ['an empty image', { redis: { image: '' } }, /redis\.image: must not be empty/],
-    ['an untagged image', { memcached: { operator: { memcachedImage: 'memcached' } } }, /memcached\.operator\.memcachedImage: must be pinned/],
+    [
+      'an untagged image',
+      { memcached: { operator: { memcachedImage: 'memcached' } } },
+      /memcached\.operator\.memcachedImage: must be pinned/,
+    ],
     ['the latest tag', { redis: { image: 'redis:latest' } }, /redis\.image: must not use the tag 'latest'/],
-    ['storage that is not a quantity', { redis: { statefulset: { storage: { size: 'lots' } } } }, /redis\.statefulset\.storage\.size: must be a Kubernetes quantity/],
-    ['zero storage', { redis: { statefulset: { storage: { size: '0Gi' } } } }, /redis\.statefulset\.storage\.size: must be greater than zero/],
+    [
+      'storage that is not a quantity',
+      { redis: { statefulset: { storage: { size: 'lots' } } } },
+      /redis\.statefulset\.storage\.size: must be a Kubernetes quantity/,
+    ],
+    [
+      'zero storage',
+      { redis: { statefulset: { storage: { size: '0Gi' } } } },
+      /redis\.statefulset\.storage\.size: must be greater than zero/,
+    ],
     ['an unknown key', { redis: { replicaz: 3 } }, /redis\.replicaz: unknown key/],
     ['an unknown top-level key', { extra: true }, /extra: unknown key/],
-    ['a bad group domain', { memcached: { operator: { groupDomain: 'Example..com' } } }, /memcached\.operator\.groupDomain: must be a DNS-1123 subdomain/],
+    [
+      'a bad group domain',
+      { memcached: { operator: { groupDomain: 'Example..com' } } },
+      /memcached\.operator\.groupDomain: must be a DNS-1123 subdomain/,
+    ],
     ['a bad cluster domain', { clusterDomain: '-x' }, /clusterDomain: must be a DNS-1123 subdomain/],
-    ['a bad namespace', { memcached: { operator: { namespace: 'UPPER' } } }, /memcached\.operator\.namespace: must be a DNS-1123 label/],
-    ['a sample size above the CRD maximum', { memcached: { sample: { size: 9 } } }, /memcached\.sample\.size: must be at most 5/],
-    ['a string where a number belongs', { redis: { deployment: { replicas: 'two' } } }, /redis\.deployment\.replicas: must be number/],
-    ['requests above limits', { redis: { resources: { requests: { cpu: '2', memory: '64Mi' }, limits: { cpu: '1', memory: '64Mi' } } } }, /redis\.resources: requests\.cpu must not exceed limits\.cpu/],
+    [
+      'a bad namespace',
+      { memcached: { operator: { namespace: 'UPPER' } } },
+      /memcached\.operator\.namespace: must be a DNS-1123 label/,
+    ],
+    [
+      'a sample size above the CRD maximum',
+      { memcached: { sample: { size: 9 } } },
+      /memcached\.sample\.size: must be at most 5/,
+    ],
+    [
+      'a string where a number belongs',
+      { redis: { deployment: { replicas: 'two' } } },
+      /redis\.deployment\.replicas: must be number/,
+    ],
+    [
+      'requests above limits',
+      { redis: { resources: { requests: { cpu: '2', memory: '64Mi' }, limits: { cpu: '1', memory: '64Mi' } } } },
+      /redis\.resources: requests\.cpu must not exceed limits\.cpu/,
+    ],
   ];
 
   it.each(cases)('rejects %s', (_name, input, message) => {

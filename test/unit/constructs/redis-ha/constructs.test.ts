@@ -10,7 +10,12 @@ const resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '50
 
 function sentinel(extra: Record<string, unknown> = {}) {
   const chart = new Chart(Testing.app(), 'test');
-  const construct = new RedisSentinelStatefulSet(chart, 'cache', { name: 'cache', image: 'redis:8.2.2', resources, ...extra });
+  const construct = new RedisSentinelStatefulSet(chart, 'cache', {
+    name: 'cache',
+    image: 'redis:8.2.2',
+    resources,
+    ...extra,
+  });
   return { construct, objects: chart.toJson() };
 }
 
@@ -27,13 +32,18 @@ describe('RedisSentinelStatefulSet', () => {
     const sts = objects.find((o) => o.kind === 'StatefulSet');
     expect(sts.spec.replicas).toBe(3);
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
-    expect(sts.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+    expect(
+      sts.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution,
+    ).toHaveLength(1);
     const script = objects.find((o) => o.kind === 'ConfigMap').data['sentinel-start.sh'];
     expect(script).toContain('sentinel monitor $MASTER_SET $master 6379 2\n');
     expect(script).not.toMatch(/@[A-Z_]+@/);
     const env = sts.spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'HEADLESS_DOMAIN', value: 'cache-headless.$(POD_NAMESPACE).svc.cluster.local' });
-    expect(env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'redis-ha-auth', key: 'password' } } });
+    expect(env).toContainEqual({
+      name: 'REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'redis-ha-auth', key: 'password' } },
+    });
   });
 
   it('an explicit undefined keeps the default; a given value wins', () => {
@@ -57,11 +67,19 @@ describe('RedisMasterProxy', () => {
     new RedisMasterProxy(chart, 'proxy', {
       name: 'front',
       serviceName: 'front-master',
-      servers: [{ pod: 'a-0', host: 'a-0.example' }, { pod: 'a-1', host: 'a-1.example' }],
+      servers: [
+        { pod: 'a-0', host: 'a-0.example' },
+        { pod: 'a-1', host: 'a-1.example' },
+      ],
       passwordEnv: { name: 'REDIS_PASSWORD', value: 'not-for-production' },
     });
     const objects = chart.toJson();
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/front', 'Service/front-master', 'Deployment/front', 'PodDisruptionBudget/front']);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ConfigMap/front',
+      'Service/front-master',
+      'Deployment/front',
+      'PodDisruptionBudget/front',
+    ]);
     const cfg: string = objects[0].data['haproxy.cfg'];
     expect(cfg.endsWith('  server a-0 "a-0.example:6379"\n  server a-1 "a-1.example:6379"\n')).toBe(true);
     expect(cfg).toContain('  bind :8404\n');
@@ -75,7 +93,7 @@ describe('RedisMasterProxy', () => {
 });
 
 describe('defaults exist once', () => {
-  it('the configuration schema defaults are the constructs\' defaults', () => {
+  it("the configuration schema defaults are the constructs' defaults", () => {
     const c = parseConfig(redisHaSchema, {});
     const { clusterDomain: _domain, ...sentinelDefaults } = REDIS_SENTINEL_DEFAULTS;
     expect({
