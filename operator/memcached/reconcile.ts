@@ -40,8 +40,10 @@ export interface ReconcilerOptions {
   readonly createExpectationMs?: number;
   /**
    * Progress (pod names, counts, messages while no condition changes its status) is written
-   * at most once per this interval per object; a condition changing status, a new
-   * observedGeneration or a problem is written at once. Default 10 s; 0 writes every change.
+   * at most once per this interval per object, and the interval doubles with each progress
+   * write of the same rollout (capped at 8×), so a slow rollout costs a few writes, not one
+   * per interval; a condition changing status, a new observedGeneration or a problem is
+   * written at once and starts over. Default 10 s; 0 writes every change.
    */
   readonly progressIntervalMs?: number;
 }
@@ -59,7 +61,7 @@ export class Reconciler {
    * The last status written per key, with the resourceVersion of the object it was computed
    * from. Until the cache shows the write, an identical status is not written again.
    */
-  private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus; at: number }>();
+  private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus; at: number; progressWrites: number }>();
 
   /**
    * The last rendered operand per key and the inputs it came from. Most reconciles are status
@@ -184,14 +186,15 @@ export class Reconciler {
     if (!sameStatus(status, cr.status) && !alreadyWritten) {
       // Progress only (a pod more or less, a count): coalesce into one write per interval.
       // Pass the key back for the rest of the interval; whatever the object shows then is written.
-      const interval = this.o.progressIntervalMs ?? 10_000;
+      const progress = !problem && onlyProgress(cr.status, status);
+      const interval = (this.o.progressIntervalMs ?? 10_000) * 2 ** Math.min(3, last?.progressWrites ?? 0);
       const sinceLast = last ? performance.now() - last.at : Infinity;
-      if (!problem && sinceLast < interval && onlyProgress(cr.status, status)) {
+      if (progress && sinceLast < interval) {
         return { writes, requeueAfter: Math.ceil(interval - sinceLast) };
       }
       const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
       await writer.patchStatus(cr, status);
-      this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status, at: performance.now() });
+      this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status, at: performance.now(), progressWrites: progress ? (last?.progressWrites ?? 0) + 1 : 0 });
       writes++;
       if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
         void this.emit(cr, 'Warning', problem.reason, problem.message);

@@ -202,6 +202,38 @@ describe('Reconciler', () => {
     }
   });
 
+  it('doubles the progress interval with each progress write of a rollout; a transition is written at once', async () => {
+    const d = (ready: number, pods: number) => ({ ...rendered.deployment, status: { observedGeneration: 1, replicas: pods, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods } });
+    const objects: Parameters<typeof setup>[0] = { deployment: d(0, 1), service: rendered.service };
+    const { reconciler, sent } = setup(objects);
+    const s = new Reconciler({ ...(reconciler as any).o, progressIntervalMs: 50 });
+    const statuses = () => sent.filter((x) => x.op === 'status').map((x) => x.body);
+    const show = (rv: string) => Object.assign(cr, { status: statuses().at(-1), metadata: { ...cr.metadata, resourceVersion: rv } });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      await s.reconcile('ns/m'); // first status: a transition
+      show('2');
+      objects.deployment = d(0, 2); // progress: one more pod
+      expect((await s.reconcile('ns/m')).requeueAfter).toBeLessThanOrEqual(50);
+      await sleep(60);
+      await s.reconcile('ns/m'); // written after 50 ms
+      expect(statuses()).toHaveLength(2);
+      show('3');
+      objects.deployment = d(1, 2); // progress again: now held for 100 ms
+      await sleep(60);
+      const held = await s.reconcile('ns/m');
+      expect(held.writes).toBe(0);
+      expect(held.requeueAfter).toBeGreaterThan(20);
+      expect(statuses()).toHaveLength(2);
+      objects.deployment = d(2, 2); // Available flips: at once
+      await s.reconcile('ns/m');
+      expect(statuses()).toHaveLength(3);
+    } finally {
+      delete cr.status;
+      delete cr.metadata.resourceVersion;
+    }
+  });
+
   it('onlyProgress: counts and messages are progress; a condition status or generation change is not', () => {
     const base = { observedGeneration: 1, selector: 's', nodes: ['a'], replicas: 1, readyReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'x', message: '0/1', lastTransitionTime: 't' }] } as any;
     expect(onlyProgress(undefined, base)).toBe(false);
