@@ -186,7 +186,11 @@ export class Reconciler {
     if (!sameStatus(status, cr.status) && !alreadyWritten) {
       // Progress only (a pod more or less, a count): coalesce into one write per interval.
       // Pass the key back for the rest of the interval; whatever the object shows then is written.
-      const progress = !problem && onlyProgress(cr.status, status);
+      // Compared with what the object shows, or, while the cache still shows the version the
+      // last write was computed from, with that write: otherwise a progress step arriving before
+      // the echo of the last write would look like a transition against the stale status.
+      const shown = last && last.resourceVersion === cr.metadata?.resourceVersion ? last.status : cr.status;
+      const progress = !problem && onlyProgress(shown, status);
       const interval = (this.o.progressIntervalMs ?? 10_000) * 2 ** Math.min(3, last?.progressWrites ?? 0);
       const sinceLast = last ? performance.now() - last.at : Infinity;
       if (progress && sinceLast < interval) {

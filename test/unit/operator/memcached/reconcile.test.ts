@@ -234,6 +234,18 @@ describe('Reconciler', () => {
     }
   });
 
+  it('holds back progress that arrives before the cache shows its last write (compared with that write, not the stale status)', async () => {
+    const d = (ready: number, pods: number) => ({ ...rendered.deployment, status: { observedGeneration: 1, replicas: pods, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods } });
+    const objects: Parameters<typeof setup>[0] = { deployment: d(0, 1), service: rendered.service };
+    const { reconciler, sent } = setup(objects);
+    await reconciler.reconcile('ns/m'); // first status, written; the cache still shows no status
+    objects.deployment = d(0, 2); // a pod more, before the echo
+    const held = await reconciler.reconcile('ns/m');
+    expect(held.writes).toBe(0);
+    expect(held.requeueAfter).toBeGreaterThan(9000);
+    expect(sent.filter((x) => x.op === 'status')).toHaveLength(1);
+  });
+
   it('onlyProgress: counts and messages are progress; a condition status or generation change is not', () => {
     const base = { observedGeneration: 1, selector: 's', nodes: ['a'], replicas: 1, readyReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'x', message: '0/1', lastTransitionTime: 't' }] } as any;
     expect(onlyProgress(undefined, base)).toBe(false);
