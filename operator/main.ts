@@ -26,7 +26,9 @@ async function main(): Promise<number> {
   }
   if (command.action === 'help') {
     const envDefaults = { MEMCACHED_IMAGE: DEFAULT_MEMCACHED_IMAGE, MEMCACHED_GROUP_DOMAIN: DEFAULT_GROUP_DOMAIN };
-    process.stdout.write(`${NAME} ${VERSION}: reconciles Memcached objects (${group}) into a Deployment and a Service each.\n\n`);
+    process.stdout.write(
+      `${NAME} ${VERSION}: reconciles Memcached objects (${group}) into a Deployment and a Service each.\n\n`,
+    );
     process.stdout.write(usage(NAME, defaults, envDefaults));
     return 0;
   }
@@ -34,7 +36,11 @@ async function main(): Promise<number> {
     process.stdout.write(`${NAME} ${VERSION}\n`);
     return 0;
   }
-  const manager = new Manager({ name: NAME, options: command.options, startupFields: { version: VERSION, image, group } });
+  const manager = new Manager({
+    name: NAME,
+    options: command.options,
+    startupFields: { version: VERSION, image, group },
+  });
   setupMemcachedController(manager, { groupDomain, image });
   return manager.start();
 }

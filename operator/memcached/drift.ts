@@ -3,6 +3,8 @@
 // means: every field in the desired object is present with an equal value; extra fields in the
 // live object are fine. An empty result means applying would change nothing.
 
+import type { JsonObject } from '../runtime/object';
+
 /** Paths (like `spec.replicas`) whose desired value the live object does not hold. */
 export function driftedFields(desired: unknown, actual: unknown, path = ''): string[] {
   if (Array.isArray(desired)) {
@@ -23,7 +25,7 @@ export function driftedFields(desired: unknown, actual: unknown, path = ''): str
  * Compares only what a reconcile manages: labels, the operator's owner reference (other owner
  * references may sit beside it) and the spec.
  */
-export function operandDrift(desired: Record<string, any>, actual: Record<string, any>): string[] {
+export function operandDrift(desired: JsonObject, actual: JsonObject): string[] {
   const drift = driftedFields(
     { metadata: { labels: desired.metadata?.labels }, spec: desired.spec },
     { metadata: actual.metadata, spec: actual.spec },

@@ -4,7 +4,7 @@ import { FIELD_MANAGER, PORT_DEFAULT, SIZE_DEFAULT } from '../../constructs/memc
 import { memcachedSelector, renderMemcachedOperand } from '../../constructs/memcached-operand';
 import { errorMessage, httpStatus, isTerminalApiError, type ReconcileResult } from '../runtime/errors';
 import type { Logger } from '../runtime/log';
-import { isControlledBy, splitKey, type KubeObject } from '../runtime/object';
+import { isControlledBy, splitKey, type JsonObject, type KubeObject } from '../runtime/object';
 import { operandDrift } from './drift';
 import { computeStatus, MemcachedStatus, Problem, sameStatus } from './status';
 
@@ -19,9 +19,9 @@ export interface Caches {
 
 /** The writes a reconcile may make. Errors carry the HTTP status in `code` (client-node). */
 export interface Writer {
-  create(obj: Record<string, any>): Promise<void>;
+  create(obj: JsonObject): Promise<void>;
   /** Server-side apply; resolves with the object the server returned (when it returns one). */
-  apply(obj: Record<string, any>): Promise<KubeObject | void>;
+  apply(obj: JsonObject): Promise<KubeObject | void>;
   patchStatus(cr: KubeObject, status: object): Promise<void>;
   event(cr: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
@@ -61,7 +61,10 @@ export class Reconciler {
    * The last status written per key, with the resourceVersion of the object it was computed
    * from. Until the cache shows the write, an identical status is not written again.
    */
-  private readonly written = new Map<string, { resourceVersion?: string; status: MemcachedStatus; at: number; progressWrites: number }>();
+  private readonly written = new Map<
+    string,
+    { resourceVersion?: string; status: MemcachedStatus; at: number; progressWrites: number }
+  >();
 
   /**
    * The last rendered operand per key and the inputs it came from. Most reconciles are status
@@ -92,7 +95,12 @@ export class Reconciler {
     return last.status.observedGeneration === cr.metadata?.generation && sameStatus(cr.status, last.status);
   }
 
-  private render(key: string, owner: { apiVersion: string; name: string; namespace: string; uid: string }, size: number, containerPort: number) {
+  private render(
+    key: string,
+    owner: { apiVersion: string; name: string; namespace: string; uid: string },
+    size: number,
+    containerPort: number,
+  ) {
     const inputs = JSON.stringify([owner.apiVersion, owner.uid, size, containerPort, this.o.image]);
     const cached = this.rendered.get(key);
     if (cached?.inputs === inputs) return cached.operand;
@@ -117,7 +125,12 @@ export class Reconciler {
     let writes = 0;
     const size = cr.spec?.size ?? SIZE_DEFAULT;
     const containerPort = cr.spec?.containerPort ?? PORT_DEFAULT;
-    const rendered = this.render(key, { apiVersion: cr.apiVersion!, name, namespace, uid: cr.metadata!.uid! }, size, containerPort);
+    const rendered = this.render(
+      key,
+      { apiVersion: cr.apiVersion!, name, namespace, uid: cr.metadata!.uid! },
+      size,
+      containerPort,
+    );
 
     const objects = [
       ['Deployment', rendered.deployment, caches.deployment(namespace, name)],
@@ -143,14 +156,18 @@ export class Reconciler {
     const created = outcomes.filter((o) => o.outcome === 'created').map((o) => o.kind);
     // Logged, not recorded as an Event: the objects themselves (owner reference, their own
     // events) and the status show it, and an Event would cost one more request per object.
-    if (created.length) this.o.log?.info('created operand', { objects: created.map((kind) => `${kind} ${namespace}/${name}`) });
+    if (created.length)
+      this.o.log?.info('created operand', { objects: created.map((kind) => `${kind} ${namespace}/${name}`) });
     for (const { kind, outcome, error } of outcomes) {
       if (outcome === 'created' || outcome === 'applied' || outcome === 'applied-unchanged') writes++;
       if (problem) continue; // the first problem (Deployment before Service) is reported
       // Only an object seen in the cache without this Memcached's controller reference is a
       // conflict; a 409 on create is not (see ensure), it ends as 'pending'.
       if (outcome === 'conflict') {
-        problem = { reason: 'ResourceConflict', message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched` };
+        problem = {
+          reason: 'ResourceConflict',
+          message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched`,
+        };
       } else if (outcome === 'failed') {
         problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(error)}` };
         // Errors retrying cannot fix are reported on the object only; others also go back to
@@ -182,7 +199,8 @@ export class Reconciler {
       now: this.o.now?.() ?? new Date(),
     });
     const last = this.written.get(key);
-    const alreadyWritten = last && last.resourceVersion === cr.metadata?.resourceVersion && sameStatus(status, last.status);
+    const alreadyWritten =
+      last && last.resourceVersion === cr.metadata?.resourceVersion && sameStatus(status, last.status);
     if (!sameStatus(status, cr.status) && !alreadyWritten) {
       // Progress only (a pod more or less, a count): coalesce into one write per interval.
       // Pass the key back for the rest of the interval; whatever the object shows then is written.
@@ -198,7 +216,12 @@ export class Reconciler {
       }
       const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
       await writer.patchStatus(cr, status);
-      this.written.set(key, { resourceVersion: cr.metadata?.resourceVersion, status, at: performance.now(), progressWrites: progress ? (last?.progressWrites ?? 0) + 1 : 0 });
+      this.written.set(key, {
+        resourceVersion: cr.metadata?.resourceVersion,
+        status,
+        at: performance.now(),
+        progressWrites: progress ? (last?.progressWrites ?? 0) + 1 : 0,
+      });
       writes++;
       if (problem && !(degradedBefore?.status === 'True' && degradedBefore.reason === problem.reason)) {
         void this.emit(cr, 'Warning', problem.reason, problem.message);
@@ -206,7 +229,11 @@ export class Reconciler {
         // retry): logged here, once when the object turns Degraded. Transient ones are thrown below.
         if (permanentError) {
           const { kind, error } = permanentError;
-          this.o.log?.error('apply failed, not retried until the object or its operands change', error, { namespace, name, kind });
+          this.o.log?.error('apply failed, not retried until the object or its operands change', error, {
+            namespace,
+            name,
+            kind,
+          });
         }
       }
     }
@@ -219,7 +246,11 @@ export class Reconciler {
     try {
       await this.o.writer.event(cr, type, reason, message);
     } catch (err) {
-      this.o.log?.error('cannot record event', err, { namespace: cr.metadata?.namespace, name: cr.metadata?.name, reason });
+      this.o.log?.error('cannot record event', err, {
+        namespace: cr.metadata?.namespace,
+        name: cr.metadata?.name,
+        reason,
+      });
     }
   }
 
@@ -228,7 +259,13 @@ export class Reconciler {
   }
 
   /** Creates, corrects or leaves alone one operand object. */
-  private async ensure(key: string, cr: KubeObject, kind: string, desired: Record<string, any>, live: KubeObject | undefined): Promise<Outcome> {
+  private async ensure(
+    key: string,
+    cr: KubeObject,
+    kind: string,
+    desired: JsonObject,
+    live: KubeObject | undefined,
+  ): Promise<Outcome> {
     const { writer } = this.o;
     const ref = `${kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
     const expected = this.expected.get(key);

@@ -55,7 +55,9 @@ export function operandEventIsUrgent(event: EventKind, d: KubeObject, old?: Kube
   if (d.kind !== 'Deployment') return true;
   const s = d.status ?? {};
   const want = d.spec?.replicas ?? 1;
-  const failed = (s.conditions ?? []).some((c: { type: string; reason?: string }) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+  const failed = (s.conditions ?? []).some(
+    (c: { type: string; reason?: string }) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+  );
   const complete =
     (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
     (s.replicas ?? 0) === want &&
@@ -91,7 +93,10 @@ function sameLabels(a: KubeObject, b: KubeObject): boolean {
   return Object.keys(x).length === Object.keys(y).length && Object.entries(x).every(([k, v]) => y[k] === v);
 }
 
-export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOptions): { controller: Controller; reconciler: Reconciler } {
+export function setupMemcachedController(
+  mgr: Manager,
+  o: MemcachedControllerOptions,
+): { controller: Controller; reconciler: Reconciler } {
   const group = memcachedGroup(o.groupDomain);
   const memcacheds = mgr.informer({ group, version: MEMCACHED_VERSION, plural: MEMCACHED_PLURAL, namespaced: true });
   const deployments = mgr.informer(DEPLOYMENTS);
@@ -102,7 +107,9 @@ export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOpt
   // give their pods (the name, or a hashed form for names over 63 characters).
   const podInstance = (p: KubeObject) => p.metadata.labels?.[INSTANCE_LABEL];
   pods.addIndex('instance', (p) => (podInstance(p) ? [objectKey(p.metadata.namespace, podInstance(p)!)] : []));
-  memcacheds.addIndex('instance', (m) => [objectKey(m.metadata.namespace, memcachedSelector(m.metadata.name)[INSTANCE_LABEL])]);
+  memcacheds.addIndex('instance', (m) => [
+    objectKey(m.metadata.namespace, memcachedSelector(m.metadata.name)[INSTANCE_LABEL]),
+  ]);
 
   const caches: Caches = {
     memcached: (ns, n) => memcacheds.get(ns, n),
@@ -119,19 +126,30 @@ export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOpt
     image: o.image,
     log: mgr.log.child({ controller: CONTROLLER_NAME }),
   });
-  const controller = mgr.newController({ name: CONTROLLER_NAME, workers: o.workers, reconcile: (key) => reconciler.reconcile(key) });
+  const controller = mgr.newController({
+    name: CONTROLLER_NAME,
+    workers: o.workers,
+    reconcile: (key) => reconciler.reconcile(key),
+  });
 
   // A new, changed or deleted Memcached goes ahead of status refreshes. The echo of the
   // operator's own status write (nothing else changed) needs no reconcile at all.
   const urgentUpdate = (old: KubeObject, cur: KubeObject) => specChanged.update!(old, cur);
   controller.watch(
     memcacheds,
-    enqueueForObject({ create: 'high', delete: 'high', update: (old, cur) => (urgentUpdate(old, cur) ? 'high' : 'normal') }),
+    enqueueForObject({
+      create: 'high',
+      delete: 'high',
+      update: (old, cur) => (urgentUpdate(old, cur) ? 'high' : 'normal'),
+    }),
     or(specChanged, { update: (_old, cur) => !reconciler.isOwnStatusWrite(keyOf(cur), cur) }),
   );
   // A Deployment or Service concerns the Memcached that controls it, or, when it has no such
   // owner, the Memcached of the same name (whose conflict it causes or resolves).
-  const owner = enqueueForOwner({ group, kind: MEMCACHED_KIND }, { unowned: (obj) => (memcacheds.get(obj.metadata.namespace, obj.metadata.name) ? [keyOf(obj)] : []) });
+  const owner = enqueueForOwner(
+    { group, kind: MEMCACHED_KIND },
+    { unowned: (obj) => (memcacheds.get(obj.metadata.namespace, obj.metadata.name) ? [keyOf(obj)] : []) },
+  );
   const refreshDelay = o.statusRefreshDelayMs ?? 1000;
   const operandEvents = delayed(owner, (event, obj, old) => (operandEventIsUrgent(event, obj, old) ? 0 : refreshDelay));
   controller.watch(deployments, operandEvents).watch(services, operandEvents);
@@ -148,7 +166,9 @@ export function setupMemcachedController(mgr: Manager, o: MemcachedControllerOpt
     ),
     // Status reads a pod's name, labels and deletion only; its phase and readiness reach
     // status through the Deployment. Other pod updates (most of them) need no reconcile.
-    { update: (old, cur) => old.metadata.deletionTimestamp !== cur.metadata.deletionTimestamp || !sameLabels(old, cur) },
+    {
+      update: (old, cur) => old.metadata.deletionTimestamp !== cur.metadata.deletionTimestamp || !sameLabels(old, cur),
+    },
   );
   return { controller, reconciler };
 }

@@ -36,7 +36,13 @@ export function computeStatus(input: StatusInput): MemcachedStatus {
   const desired: Omit<Condition, 'lastTransitionTime'>[] = [];
   const generation = cr.metadata?.generation;
   const cond = (type: string, status: Condition['status'], reason: string, message: string) =>
-    desired.push({ type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) });
+    desired.push({
+      type,
+      status,
+      reason,
+      message,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    });
 
   if (problem) {
     // Part of the operand could not be applied (or is somebody else's): whatever the pods
@@ -51,13 +57,28 @@ export function computeStatus(input: StatusInput): MemcachedStatus {
   } else {
     const rollout = rolloutState(deployment, size);
     if (rollout.failed) {
-      cond('Available', deploymentAvailable(deployment, size) ? 'True' : 'False', 'ProgressDeadlineExceeded', rollout.message);
+      cond(
+        'Available',
+        deploymentAvailable(deployment, size) ? 'True' : 'False',
+        'ProgressDeadlineExceeded',
+        rollout.message,
+      );
       cond('Progressing', 'False', 'ProgressDeadlineExceeded', rollout.message);
       cond('Degraded', 'True', 'ProgressDeadlineExceeded', rollout.message);
     } else {
       const available = deploymentAvailable(deployment, size);
-      cond('Available', available ? 'True' : 'False', available ? (size === 0 ? 'ScaledToZero' : 'MinimumReplicasAvailable') : 'MinimumReplicasUnavailable', `${ready}/${size} pods ready`);
-      cond('Progressing', rollout.done ? 'False' : 'True', rollout.done ? 'RolloutComplete' : 'RollingOut', rollout.message);
+      cond(
+        'Available',
+        available ? 'True' : 'False',
+        available ? (size === 0 ? 'ScaledToZero' : 'MinimumReplicasAvailable') : 'MinimumReplicasUnavailable',
+        `${ready}/${size} pods ready`,
+      );
+      cond(
+        'Progressing',
+        rollout.done ? 'False' : 'True',
+        rollout.done ? 'RolloutComplete' : 'RollingOut',
+        rollout.message,
+      );
       cond('Degraded', 'False', 'AsExpected', 'No problems found');
     }
   }
@@ -65,7 +86,8 @@ export function computeStatus(input: StatusInput): MemcachedStatus {
   const previous = (cr.status?.conditions ?? []) as Condition[];
   const conditions = desired.map((c) => {
     const old = previous.find((p) => p.type === c.type);
-    const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
+    const lastTransitionTime =
+      old && old.status === c.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
     return { ...c, lastTransitionTime };
   });
 

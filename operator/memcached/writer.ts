@@ -3,7 +3,7 @@
 import { FIELD_MANAGER, MEMCACHED_KIND, MEMCACHED_PLURAL } from '../../constructs/memcached-api';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '../runtime/client/client';
-import type { KubeObject } from '../runtime/object';
+import type { JsonObject, KubeObject } from '../runtime/object';
 import type { Writer } from './reconcile';
 
 export class KubeWriter implements Writer {
@@ -13,11 +13,11 @@ export class KubeWriter implements Writer {
     this.client = new Client(kc, { fieldManager: FIELD_MANAGER, identity });
   }
 
-  create(obj: Record<string, any>): Promise<void> {
+  create(obj: JsonObject): Promise<void> {
     return this.client.create(obj);
   }
 
-  apply(obj: Record<string, any>): Promise<KubeObject> {
+  apply(obj: JsonObject): Promise<KubeObject> {
     return this.client.apply(obj);
   }
 

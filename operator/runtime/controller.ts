@@ -33,7 +33,12 @@ export interface RunWorkersOptions {
  * + addAfter; otherwise forget. Resolves when the queue is shut down and every loop has
  * finished its current key.
  */
-export async function runWorkers(queue: WorkQueue, workers: number, handler: ReconcileHandler, options: RunWorkersOptions = {}): Promise<void> {
+export async function runWorkers(
+  queue: WorkQueue,
+  workers: number,
+  handler: ReconcileHandler,
+  options: RunWorkersOptions = {},
+): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${workers}`);
   const metrics = options.metrics;
   const log = options.log ?? queue.log;
@@ -99,12 +104,19 @@ export class Controller {
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: ControllerOptions) {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.name)) throw new Error(`controller name "${options.name}" must be a DNS label`);
-    if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error(`workers must be an integer ≥ 1, got ${options.workers}`);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.name))
+      throw new Error(`controller name "${options.name}" must be a DNS label`);
+    if (!Number.isInteger(options.workers) || options.workers < 1)
+      throw new Error(`workers must be an integer ≥ 1, got ${options.workers}`);
     this.name = options.name;
     this.workers = options.workers;
     this.log = (options.log ?? nopLogger).child({ controller: options.name });
-    this.queue = new WorkQueue({ name: options.name, metrics: options.queueMetrics, log: options.log, backoff: options.backoff });
+    this.queue = new WorkQueue({
+      name: options.name,
+      metrics: options.queueMetrics,
+      log: options.log,
+      backoff: options.backoff,
+    });
   }
 
   /**
@@ -123,7 +135,10 @@ export class Controller {
 
   /** Starts the workers (once); resolves when they have all stopped after shutDown(). */
   start(): Promise<void> {
-    this.running ??= runWorkers(this.queue, this.workers, this.options.reconcile, { metrics: this.options.metrics?.(), log: this.log });
+    this.running ??= runWorkers(this.queue, this.workers, this.options.reconcile, {
+      metrics: this.options.metrics?.(),
+      log: this.log,
+    });
     return this.running;
   }
 

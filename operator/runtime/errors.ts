@@ -61,7 +61,8 @@ export function errorMessage(err: unknown): string {
       /* not JSON */
     }
   }
-  if (e?.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
+  if (e?.body && typeof e.body === 'object' && 'message' in e.body)
+    return String((e.body as { message: unknown }).message);
   return e?.message ?? String(err);
 }
 
@@ -84,7 +85,11 @@ export function describeError(err: unknown): ErrorDetails {
   const status = httpStatus(err);
   const body = statusBody(err);
   if (body?.message) {
-    return { httpStatus: status ?? body.code, statusReason: body.reason || statusText(status ?? body.code), message: body.message };
+    return {
+      httpStatus: status ?? body.code,
+      statusReason: body.reason || statusText(status ?? body.code),
+      message: body.message,
+    };
   }
   if (err instanceof ApiException) {
     // Our own kubeRequest puts "METHOD path: detail" into the exception's Message line.
@@ -93,10 +98,18 @@ export function describeError(err: unknown): ErrorDetails {
   }
   if (err instanceof Error) {
     // A wrapper (TerminalError, fetch's TypeError): its message, then the cause described the same way.
-    if (err.cause === undefined || err.cause === null) return { httpStatus: status, statusReason: statusText(status), message: err.message };
+    if (err.cause === undefined || err.cause === null)
+      return { httpStatus: status, statusReason: statusText(status), message: err.message };
     const cause = describeError(err.cause);
-    const message = cause.message === err.message || err.message.endsWith(cause.message) ? err.message : `${err.message}: ${cause.message}`;
-    return { httpStatus: status ?? cause.httpStatus, statusReason: status !== undefined ? statusText(status) : cause.statusReason, message };
+    const message =
+      cause.message === err.message || err.message.endsWith(cause.message)
+        ? err.message
+        : `${err.message}: ${cause.message}`;
+    return {
+      httpStatus: status ?? cause.httpStatus,
+      statusReason: status !== undefined ? statusText(status) : cause.statusReason,
+      message,
+    };
   }
   return { httpStatus: status, statusReason: statusText(status), message: String(err) };
 }

@@ -43,15 +43,57 @@ export const DEFAULT_OPTIONS: ManagerOptions = {
 const BOOLEAN_FLAGS = ['leader-elect'] as const;
 
 /** Every flag the manager accepts, with the help text `--help` prints (one table, so they agree). */
-const FLAGS: Record<string, { type: 'string' | 'boolean'; value?: string; help: string; default?: (o: ManagerOptions) => string }> = {
-  'leader-elect': { type: 'boolean', help: 'Run workers only while holding the leader election Lease (standbys keep warm caches). Also --leader-elect=true|false.', default: (o) => String(o.leaderElect) },
-  'leader-election-id': { type: 'string', value: 'name', help: 'Name of the leader election Lease.', default: (o) => o.leaderElectionId },
-  'leader-election-namespace': { type: 'string', value: 'namespace', help: 'Namespace of the Lease.', default: () => '$POD_NAMESPACE' },
-  'health-probe-bind-address': { type: 'string', value: 'addr', help: 'Address of /healthz and /readyz: host:port, :port, or 0 to disable.', default: (o) => o.healthProbeBindAddress },
-  'metrics-bind-address': { type: 'string', value: 'addr', help: 'Address of /metrics: host:port, :port, or 0 to disable.', default: (o) => o.metricsBindAddress },
-  'zap-log-level': { type: 'string', value: 'level', help: 'Log level: debug, info, error, or an integer N > 0 for verbosity N.', default: () => 'info' },
-  'max-concurrent-reconciles': { type: 'string', value: 'n', help: 'Reconciles running at once (one object is never reconciled twice at once).', default: (o) => String(o.maxConcurrentReconciles) },
-  'sync-period': { type: 'string', value: 'duration', help: 'Informer resync period, a Go duration (10h, 1h30m, 90s), 0 for never.', default: (o) => formatDuration(o.syncPeriodMs) },
+const FLAGS: Record<
+  string,
+  { type: 'string' | 'boolean'; value?: string; help: string; default?: (o: ManagerOptions) => string }
+> = {
+  'leader-elect': {
+    type: 'boolean',
+    help: 'Run workers only while holding the leader election Lease (standbys keep warm caches). Also --leader-elect=true|false.',
+    default: (o) => String(o.leaderElect),
+  },
+  'leader-election-id': {
+    type: 'string',
+    value: 'name',
+    help: 'Name of the leader election Lease.',
+    default: (o) => o.leaderElectionId,
+  },
+  'leader-election-namespace': {
+    type: 'string',
+    value: 'namespace',
+    help: 'Namespace of the Lease.',
+    default: () => '$POD_NAMESPACE',
+  },
+  'health-probe-bind-address': {
+    type: 'string',
+    value: 'addr',
+    help: 'Address of /healthz and /readyz: host:port, :port, or 0 to disable.',
+    default: (o) => o.healthProbeBindAddress,
+  },
+  'metrics-bind-address': {
+    type: 'string',
+    value: 'addr',
+    help: 'Address of /metrics: host:port, :port, or 0 to disable.',
+    default: (o) => o.metricsBindAddress,
+  },
+  'zap-log-level': {
+    type: 'string',
+    value: 'level',
+    help: 'Log level: debug, info, error, or an integer N > 0 for verbosity N.',
+    default: () => 'info',
+  },
+  'max-concurrent-reconciles': {
+    type: 'string',
+    value: 'n',
+    help: 'Reconciles running at once (one object is never reconciled twice at once).',
+    default: (o) => String(o.maxConcurrentReconciles),
+  },
+  'sync-period': {
+    type: 'string',
+    value: 'duration',
+    help: 'Informer resync period, a Go duration (10h, 1h30m, 90s), 0 for never.',
+    default: (o) => formatDuration(o.syncPeriodMs),
+  },
   help: { type: 'boolean', help: 'Print this help and exit (also -h).' },
   version: { type: 'boolean', help: 'Print the version and exit.' },
 };
@@ -156,7 +198,9 @@ export function parseManagerFlags(
   if (options.leaderElect) {
     if (!options.leaderElectionId) throw new FlagError('--leader-elect requires --leader-election-id');
     if (!options.leaderElectionNamespace) {
-      throw new FlagError('--leader-elect requires --leader-election-namespace or the POD_NAMESPACE environment variable');
+      throw new FlagError(
+        '--leader-elect requires --leader-election-namespace or the POD_NAMESPACE environment variable',
+      );
     }
   }
   return options;
@@ -191,17 +235,37 @@ function parsePositiveInt(v: string): number {
 }
 
 function splitNamespaces(v: string): string[] {
-  return [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Milliseconds as a Go duration ("10h0m0s" is written "10h"). */
 function formatDuration(ms: number): string {
   if (ms === 0) return '0';
   const parts: string[] = [];
   let rest = ms;
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;

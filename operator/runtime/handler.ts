@@ -19,8 +19,12 @@ export type EventKind = 'create' | 'update' | 'delete';
  * since the queue keeps only the earliest pending time per key: what controller-runtime users
  * get from a rate limiter or `RequeueAfter`, for events that only refresh status.
  */
-export function delayed<T>(handler: EventHandler<T>, delay: (event: EventKind, obj: T, oldObj?: T) => number): EventHandler<T> {
-  const via = (q: Queue, ms: number): Queue => (ms > 0 ? { add: (key) => q.addAfter(key, ms), addAfter: (key, d) => q.addAfter(key, d) } : q);
+export function delayed<T>(
+  handler: EventHandler<T>,
+  delay: (event: EventKind, obj: T, oldObj?: T) => number,
+): EventHandler<T> {
+  const via = (q: Queue, ms: number): Queue =>
+    ms > 0 ? { add: (key) => q.addAfter(key, ms), addAfter: (key, d) => q.addAfter(key, d) } : q;
   return {
     create: handler.create && ((obj, q) => handler.create!(obj, via(q, delay('create', obj)))),
     update: handler.update && ((old, cur, q) => handler.update!(old, cur, via(q, delay('update', cur, old)))),
@@ -80,10 +84,14 @@ function inGroup(apiVersion: string, group: string): boolean {
  * `unowned` (default: nothing) names the keys it concerns instead, e.g. the owner it would
  * have, so a name conflict is noticed and its resolution too.
  */
-export function enqueueForOwner<T extends KubeObject>(owner: OwnerType, options: { unowned?: (obj: T) => Iterable<string> } = {}): EventHandler<T> {
+export function enqueueForOwner<T extends KubeObject>(
+  owner: OwnerType,
+  options: { unowned?: (obj: T) => Iterable<string> } = {},
+): EventHandler<T> {
   return enqueueMapped<T>((obj) => {
     const ref = controllerOf(obj);
-    if (ref && ref.kind === owner.kind && inGroup(ref.apiVersion, owner.group)) return [objectKey(obj.metadata.namespace, ref.name)];
+    if (ref && ref.kind === owner.kind && inGroup(ref.apiVersion, owner.group))
+      return [objectKey(obj.metadata.namespace, ref.name)];
     return options.unowned?.(obj) ?? [];
   });
 }

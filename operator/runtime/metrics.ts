@@ -8,8 +8,8 @@ import type { InFlightStats, WorkQueueMetrics } from './workqueue';
 
 /** controller-runtime's reconcile_time_seconds buckets. */
 const RECONCILE_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5,
-  1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75,
+  2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
 ];
 /** controller-runtime's workqueue latency buckets: 10 ns … 1000 s. */
 const QUEUE_BUCKETS = exponentialBuckets(10e-9, 10, 12);
@@ -43,22 +43,53 @@ export class RuntimeMetrics {
     this.registry = new Registry();
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers });
     const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
       new Histogram<L>({ name, help, labelNames, buckets, registers });
 
-    this.reconcileTotal = counter('controller_runtime_reconcile_total', 'Total number of reconciliations per controller', ['controller', 'result']);
-    this.reconcileErrors = counter('controller_runtime_reconcile_errors_total', 'Total number of reconciliation errors per controller', ['controller']);
-    this.reconcileTime = histogram('controller_runtime_reconcile_time_seconds', 'Length of time per reconciliation per controller', ['controller'], RECONCILE_BUCKETS);
-    this.maxConcurrent = gauge('controller_runtime_max_concurrent_reconciles', 'Maximum number of concurrent reconciles per controller', ['controller']);
-    this.activeWorkers = gauge('controller_runtime_active_workers', 'Number of currently used workers per controller', ['controller']);
+    this.reconcileTotal = counter(
+      'controller_runtime_reconcile_total',
+      'Total number of reconciliations per controller',
+      ['controller', 'result'],
+    );
+    this.reconcileErrors = counter(
+      'controller_runtime_reconcile_errors_total',
+      'Total number of reconciliation errors per controller',
+      ['controller'],
+    );
+    this.reconcileTime = histogram(
+      'controller_runtime_reconcile_time_seconds',
+      'Length of time per reconciliation per controller',
+      ['controller'],
+      RECONCILE_BUCKETS,
+    );
+    this.maxConcurrent = gauge(
+      'controller_runtime_max_concurrent_reconciles',
+      'Maximum number of concurrent reconciles per controller',
+      ['controller'],
+    );
+    this.activeWorkers = gauge('controller_runtime_active_workers', 'Number of currently used workers per controller', [
+      'controller',
+    ]);
 
     const queueLabels = ['name', 'controller'] as const;
     this.queueDepth = gauge('workqueue_depth', 'Current depth of workqueue', queueLabels);
     this.queueAdds = counter('workqueue_adds_total', 'Total number of adds handled by workqueue', queueLabels);
-    this.queueLatency = histogram('workqueue_queue_duration_seconds', 'How long in seconds an item stays in workqueue before being requested', queueLabels, QUEUE_BUCKETS);
-    this.workDuration = histogram('workqueue_work_duration_seconds', 'How long in seconds processing an item from workqueue takes', queueLabels, QUEUE_BUCKETS);
+    this.queueLatency = histogram(
+      'workqueue_queue_duration_seconds',
+      'How long in seconds an item stays in workqueue before being requested',
+      queueLabels,
+      QUEUE_BUCKETS,
+    );
+    this.workDuration = histogram(
+      'workqueue_work_duration_seconds',
+      'How long in seconds processing an item from workqueue takes',
+      queueLabels,
+      QUEUE_BUCKETS,
+    );
     this.retries = counter('workqueue_retries_total', 'Total number of retries handled by workqueue', queueLabels);
     const inFlight = this.inFlight;
     const inFlightGauge = (name: string, help: string, pick: (stats: InFlightStats) => number) =>
@@ -73,7 +104,7 @@ export class RuntimeMetrics {
       });
     inFlightGauge(
       'workqueue_unfinished_work_seconds',
-      'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. ' +
+      "How many seconds of work has been done that is in progress and hasn't been observed by work_duration. " +
         'Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases',
       (stats) => stats.unfinishedSeconds,
     );
@@ -83,11 +114,27 @@ export class RuntimeMetrics {
       (stats) => stats.longestSeconds,
     );
 
-    this.leaderStatus = gauge('leader_election_master_status', 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master', ['name']);
+    this.leaderStatus = gauge(
+      'leader_election_master_status',
+      'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
+      ['name'],
+    );
 
-    this.informerLists = counter('informer_lists_total', 'Full lists done by informers (start, relist after 410 Gone)', ['resource']);
-    this.watchRestarts = counter('informer_watch_restarts_total', 'Informer watch restarts by reason (closed, timeout, watchdog, gone, error)', ['resource', 'reason']);
-    this.informerEvents = counter('informer_watch_events_total', 'Watch events received by informers by type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)', ['resource', 'type']);
+    this.informerLists = counter(
+      'informer_lists_total',
+      'Full lists done by informers (start, relist after 410 Gone)',
+      ['resource'],
+    );
+    this.watchRestarts = counter(
+      'informer_watch_restarts_total',
+      'Informer watch restarts by reason (closed, timeout, watchdog, gone, error)',
+      ['resource', 'reason'],
+    );
+    this.informerEvents = counter(
+      'informer_watch_events_total',
+      'Watch events received by informers by type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)',
+      ['resource', 'type'],
+    );
     this.informerObjects = gauge('informer_cached_objects', 'Objects in the informer cache', ['resource']);
   }
 

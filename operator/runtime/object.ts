@@ -33,8 +33,14 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
 }
 
+/** JSON of a shape this module does not know (what `JSON.parse` gives): parts of objects that a controller types. */
+export type Json = ReturnType<typeof JSON.parse>;
+
+/** An object as sent to or read from the API server, before a controller types it. */
+export type JsonObject = Record<string, Json>;
+
 /** A plain API object; `spec` and `status` are typed by the controller that owns the type. */
-export interface KubeObject<Spec = any, Status = any> {
+export interface KubeObject<Spec = Json, Status = Json> {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;

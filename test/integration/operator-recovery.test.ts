@@ -19,14 +19,30 @@ const operators: OperatorProcess[] = [];
 const watchers: { stop(): void }[] = [];
 
 const createMc = (namespace: string, name: string, size: number) =>
-  custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size } } });
+  custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'memcacheds',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec: { size } },
+  });
 
 /** Names of the objects in `namespace` that are Available with readyReplicas == size. */
 async function available(namespace: string): Promise<Set<string>> {
-  const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds' })) as any;
+  const list = (await custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'memcacheds',
+  })) as any;
   return new Set(
     list.items
-      .filter((o: any) => (o.status?.conditions ?? []).some((c: any) => c.type === 'Available' && c.status === 'True') && o.status.readyReplicas === o.spec.size && o.status.observedGeneration === o.metadata.generation)
+      .filter(
+        (o: any) =>
+          (o.status?.conditions ?? []).some((c: any) => c.type === 'Available' && c.status === 'True') &&
+          o.status.readyReplicas === o.spec.size &&
+          o.status.observedGeneration === o.metadata.generation,
+      )
       .map((o: any) => o.metadata.name),
   );
 }
@@ -61,21 +77,35 @@ afterAll(async () => {
 describe('operator resilience', () => {
   it('recovers from a kube-apiserver restart and converges on what changed meanwhile', async () => {
     await createMc('recovery', 'before', 2);
-    await waitFor('before available', async () => ((await available('recovery')).has('before') ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor('before available', async () => ((await available('recovery')).has('before') ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
 
     await cp.restartApiServer();
     // Changes right after the restart: a new object and a resize.
     await createMc('recovery', 'after', 1);
     await custom.patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, namespace: 'recovery', plural: 'memcacheds', name: 'before', body: { spec: { size: 3 } } },
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: 'recovery',
+        plural: 'memcacheds',
+        name: 'before',
+        body: { spec: { size: 3 } },
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
-    await waitFor('both converged after the restart', async () => {
-      const a = await available('recovery');
-      if (!a.has('before') || !a.has('after')) return undefined;
-      const d = await apps.readNamespacedDeployment({ namespace: 'recovery', name: 'before' });
-      return d.spec!.replicas === 3 ? true : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await waitFor(
+      'both converged after the restart',
+      async () => {
+        const a = await available('recovery');
+        if (!a.has('before') || !a.has('after')) return undefined;
+        const d = await apps.readNamespacedDeployment({ namespace: 'recovery', name: 'before' });
+        return d.spec!.replicas === 3 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
     expect(operators[0].proc.exitCode).toBeNull();
     // The informers noticed and re-established their watches (restart reasons are logged).
     const metrics = await (await fetch(`http://127.0.0.1:${await operators[0].metricsPort()}/metrics`)).text();
@@ -93,21 +123,56 @@ describe('operator resilience', () => {
     };
     expect((await readyz()).status).toBe(200);
     await ext.deleteCustomResourceDefinition({ name: crdName });
-    const notReady = await waitFor('readyz failing', async () => {
-      const r = await readyz();
-      return r.status === 500 ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const notReady = await waitFor(
+      'readyz failing',
+      async () => {
+        const r = await readyz();
+        return r.status === 500 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     expect(notReady.body).toContain(`[-]watched-resources failed: not served by the API server: ${crdName}`);
 
-    await waitFor('CRD gone', async () => ext.readCustomResourceDefinition({ name: crdName }).then(() => undefined, (e) => (e.code === 404 ? true : undefined)), { timeoutMs: 60_000, intervalMs: 250 });
-    await ext.createCustomResourceDefinition({ body: { apiVersion: crd.apiVersion, kind: crd.kind, metadata: { name: crdName, labels: crd.metadata!.labels, annotations: crd.metadata!.annotations }, spec: crd.spec } });
-    await waitFor('CRD established', async () => {
-      const c = await ext.readCustomResourceDefinition({ name: crdName });
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') ? true : undefined;
-    }, { intervalMs: 100 });
+    await waitFor(
+      'CRD gone',
+      async () =>
+        ext.readCustomResourceDefinition({ name: crdName }).then(
+          () => undefined,
+          (e) => (e.code === 404 ? true : undefined),
+        ),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await ext.createCustomResourceDefinition({
+      body: {
+        apiVersion: crd.apiVersion,
+        kind: crd.kind,
+        metadata: { name: crdName, labels: crd.metadata!.labels, annotations: crd.metadata!.annotations },
+        spec: crd.spec,
+      },
+    });
+    await waitFor(
+      'CRD established',
+      async () => {
+        const c = await ext.readCustomResourceDefinition({ name: crdName });
+        return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') ? true : undefined;
+      },
+      { intervalMs: 100 },
+    );
     const back = Date.now();
-    await waitFor('Memcached create accepted', async () => ((await createMc('recovery', 'returned', 1)) ? true : undefined), { intervalMs: 200 });
-    await waitFor('operand created after the CRD returned', async () => apps.readNamespacedDeployment({ namespace: 'recovery', name: 'returned' }).then(() => true, () => undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      'Memcached create accepted',
+      async () => ((await createMc('recovery', 'returned', 1)) ? true : undefined),
+      { intervalMs: 200 },
+    );
+    await waitFor(
+      'operand created after the CRD returned',
+      async () =>
+        apps.readNamespacedDeployment({ namespace: 'recovery', name: 'returned' }).then(
+          () => true,
+          () => undefined,
+        ),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     const seconds = (Date.now() - back) / 1000;
     process.stdout.write(`reconciling resumed ${seconds.toFixed(1)} s after the CRD was re-established\n`);
     expect(seconds).toBeLessThan(8);
@@ -122,21 +187,30 @@ describe('operator resilience', () => {
     await createMc('scale', 'mc-foreign', 1);
     const started = Date.now();
     const names = Array.from({ length: n }, (_, i) => `mc-${String(i).padStart(3, '0')}`);
-    for (let i = 0; i < n; i += 20) await Promise.all(names.slice(i, i + 20).map((name, j) => createMc('scale', name, 1 + ((i + j) % 2))));
+    for (let i = 0; i < n; i += 20)
+      await Promise.all(names.slice(i, i + 20).map((name, j) => createMc('scale', name, 1 + ((i + j) % 2))));
     let progress = '';
-    const done = await waitFor(`${n} objects Available`, async () => {
-      const a = await available('scale');
-      const [d, p] = await Promise.all([apps.listNamespacedDeployment({ namespace: 'scale' }), core.listNamespacedPod({ namespace: 'scale' })]);
-      const running = p.items.filter((x) => x.status?.phase === 'Running').length;
-      const now = `${a.size} available, ${d.items.length} deployments, ${p.items.length} pods (${running} running)`;
-      if (now !== progress) process.stderr.write(`[200] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
-      progress = now;
-      return a.size === n ? a : undefined;
-    }, { timeoutMs: 170_000, intervalMs: 250 });
+    const done = await waitFor(
+      `${n} objects Available`,
+      async () => {
+        const a = await available('scale');
+        const [d, p] = await Promise.all([
+          apps.listNamespacedDeployment({ namespace: 'scale' }),
+          core.listNamespacedPod({ namespace: 'scale' }),
+        ]);
+        const running = p.items.filter((x) => x.status?.phase === 'Running').length;
+        const now = `${a.size} available, ${d.items.length} deployments, ${p.items.length} pods (${running} running)`;
+        if (now !== progress) process.stderr.write(`[200] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
+        progress = now;
+        return a.size === n ? a : undefined;
+      },
+      { timeoutMs: 170_000, intervalMs: 250 },
+    );
     expect(names.every((x) => done.has(x))).toBe(true);
     const deployments = await apps.listNamespacedDeployment({ namespace: 'scale' });
     expect(deployments.items).toHaveLength(n + 1);
-    for (const d of deployments.items.filter((x) => x.metadata!.name !== 'mc-foreign')) expect(d.spec!.replicas).toBe(1 + (names.indexOf(d.metadata!.name!) % 2));
+    for (const d of deployments.items.filter((x) => x.metadata!.name !== 'mc-foreign'))
+      expect(d.spec!.replicas).toBe(1 + (names.indexOf(d.metadata!.name!) % 2));
     process.stdout.write(`200 Memcached objects converged in ${Date.now() - started} ms\n`);
     degraded.stop();
     expect([...degraded.seen]).toEqual(['mc-foreign']);
@@ -152,7 +226,12 @@ describe('operator resilience', () => {
       await Promise.all(names.slice(i, i + 20).map((name) => createMc('restart', name, 1)));
       // Kill the operator once it is creating operands, while objects keep coming.
       if (!killed && i >= 60) {
-        await waitFor('operator creating operands', async () => ((await apps.listNamespacedDeployment({ namespace: 'restart' })).items.length >= 20 ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 });
+        await waitFor(
+          'operator creating operands',
+          async () =>
+            (await apps.listNamespacedDeployment({ namespace: 'restart' })).items.length >= 20 ? true : undefined,
+          { timeoutMs: 60_000, intervalMs: 100 },
+        );
         await operators[0].stop('SIGKILL');
         killed = true;
       }
@@ -162,14 +241,22 @@ describe('operator resilience', () => {
     operators.push(op);
     const started = Date.now();
     let progress = '';
-    await waitFor(`${n} objects Available after the restart`, async () => {
-      const a = await available('restart');
-      const [d, p] = await Promise.all([apps.listNamespacedDeployment({ namespace: 'restart' }), core.listNamespacedPod({ namespace: 'restart' })]);
-      const now = `${a.size} available, ${d.items.length} deployments, ${p.items.filter((x) => x.status?.phase === 'Running').length}/${p.items.length} pods running`;
-      if (now !== progress) process.stderr.write(`[restart] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
-      progress = now;
-      return a.size === n ? true : undefined;
-    }, { timeoutMs: 170_000, intervalMs: 500 });
+    await waitFor(
+      `${n} objects Available after the restart`,
+      async () => {
+        const a = await available('restart');
+        const [d, p] = await Promise.all([
+          apps.listNamespacedDeployment({ namespace: 'restart' }),
+          core.listNamespacedPod({ namespace: 'restart' }),
+        ]);
+        const now = `${a.size} available, ${d.items.length} deployments, ${p.items.filter((x) => x.status?.phase === 'Running').length}/${p.items.length} pods running`;
+        if (now !== progress)
+          process.stderr.write(`[restart] ${((Date.now() - started) / 1000).toFixed(1)} s: ${now}\n`);
+        progress = now;
+        return a.size === n ? true : undefined;
+      },
+      { timeoutMs: 170_000, intervalMs: 500 },
+    );
     degraded.stop();
     expect([...degraded.seen]).toEqual([]);
     expect(await conflictEvents('restart')).toEqual([]);
@@ -182,7 +269,11 @@ function foreignDeployment(name: string): k8s.V1Deployment {
   const labels = { app: `foreign-${name}` };
   return {
     metadata: { name, labels },
-    spec: { replicas: 0, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'memcached:1.6.39-alpine' }] } } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'memcached:1.6.39-alpine' }] } },
+    },
   };
 }
 
@@ -204,7 +295,8 @@ async function watchDegraded(namespace: string): Promise<{ seen: Set<string>; st
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/memcacheds`,
       {},
       (_type, o: any) => {
-        if ((o.status?.conditions ?? []).some((c: any) => c.type === 'Degraded' && c.status === 'True')) seen.add(o.metadata.name);
+        if ((o.status?.conditions ?? []).some((c: any) => c.type === 'Degraded' && c.status === 'True'))
+          seen.add(o.metadata.name);
       },
       () => void start().catch(() => undefined), // client-node ends idle watches; keep watching
     );

@@ -9,9 +9,12 @@ import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } fr
 import { waitFor } from '../support/wait';
 import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
-import { DEFAULT_OPERATOR_NAMESPACE, MEMCACHED_VERSION, memcachedGroup, PORT_DEFAULT } from '../../constructs/memcached-api';
-
-
+import {
+  DEFAULT_OPERATOR_NAMESPACE,
+  MEMCACHED_VERSION,
+  memcachedGroup,
+  PORT_DEFAULT,
+} from '../../constructs/memcached-api';
 
 const GROUP = memcachedGroup();
 const VERSION = MEMCACHED_VERSION;
@@ -28,18 +31,42 @@ let saKubeconfig: string;
 const operators: OperatorProcess[] = [];
 
 const mc = (namespace: string, name: string) =>
-  custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', name }) as Promise<any>;
+  custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'memcacheds',
+    name,
+  }) as Promise<any>;
 const createMc = (namespace: string, name: string, spec: object = {}) =>
-  custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec } });
+  custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'memcacheds',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Memcached', metadata: { name }, spec },
+  });
 const patchMc = (namespace: string, name: string, spec: object) =>
-  custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'memcacheds', name, body: { spec } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace, plural: 'memcacheds', name, body: { spec } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
 const cond = (o: any, type: string) => (o.status?.conditions ?? []).find((c: any) => c.type === type);
 
 async function waitAvailable(namespace: string, name: string, size: number, timeoutMs = 90_000) {
-  return waitFor(`${namespace}/${name} Available with ${size} ready`, async () => {
-    const o = await mc(namespace, name);
-    return cond(o, 'Available')?.status === 'True' && o.status.readyReplicas === size && o.status.nodes?.length === size && o.status.observedGeneration === o.metadata.generation ? o : undefined;
-  }, { timeoutMs, intervalMs: 250 });
+  return waitFor(
+    `${namespace}/${name} Available with ${size} ready`,
+    async () => {
+      const o = await mc(namespace, name);
+      return cond(o, 'Available')?.status === 'True' &&
+        o.status.readyReplicas === size &&
+        o.status.nodes?.length === size &&
+        o.status.observedGeneration === o.metadata.generation
+        ? o
+        : undefined;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 beforeAll(async () => {
@@ -66,41 +93,82 @@ describe('memcached operator', () => {
     const o = await waitAvailable(ns.name, 'memcached-sample', 3);
     const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
     expect(d.spec!.replicas).toBe(3);
-    expect(d.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'Memcached', name: 'memcached-sample', uid: o.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+    expect(d.metadata!.ownerReferences).toEqual([
+      expect.objectContaining({
+        kind: 'Memcached',
+        name: 'memcached-sample',
+        uid: o.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      }),
+    ]);
     expect(d.spec!.template.spec!.containers[0].image).toBe('memcached:1.6.39-alpine');
     const svc = await core.readNamespacedService({ namespace: ns.name, name: 'memcached-sample' });
     expect(svc.spec!.ports![0]).toMatchObject({ name: 'memcached', port: PORT_DEFAULT });
     const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: o.status.selector });
-    expect(pods.items.filter((p) => p.status?.phase === 'Running').map((p) => p.metadata!.name).sort()).toEqual(o.status.nodes);
+    expect(
+      pods.items
+        .filter((p) => p.status?.phase === 'Running')
+        .map((p) => p.metadata!.name)
+        .sort(),
+    ).toEqual(o.status.nodes);
     expect(o.spec.containerPort).toBe(PORT_DEFAULT); // the CRD's default
     expect(cond(o, 'Degraded')).toMatchObject({ status: 'False' });
     expect(cond(o, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
     // A healthy create is told by the status and the objects; no Warning was recorded. (Created
     // is logged, not recorded as an Event: one request less per object.)
-    const events = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=memcached-sample' });
+    const events = await core.listNamespacedEvent({
+      namespace: ns.name,
+      fieldSelector: 'involvedObject.name=memcached-sample',
+    });
     expect(events.items.filter((e) => e.type === 'Warning')).toEqual([]);
-    expect(operators[0].lines.some((l) => l.msg === 'created operand' && l.objects?.includes(`Deployment ${ns.name}/memcached-sample`))).toBe(true);
+    expect(
+      operators[0].lines.some(
+        (l) => l.msg === 'created operand' && l.objects?.includes(`Deployment ${ns.name}/memcached-sample`),
+      ),
+    ).toBe(true);
   });
 
   it('follows spec.size: patch to 5, then `kubectl scale` to 2', async () => {
     await patchMc(ns.name, 'memcached-sample', { size: 5 });
     await waitAvailable(ns.name, 'memcached-sample', 5);
-    execFileSync('kubectl', ['--kubeconfig', process.env.TEST_KUBECONFIG!, '-n', ns.name, 'scale', 'memcached/memcached-sample', '--replicas=2']);
+    execFileSync('kubectl', [
+      '--kubeconfig',
+      process.env.TEST_KUBECONFIG!,
+      '-n',
+      ns.name,
+      'scale',
+      'memcached/memcached-sample',
+      '--replicas=2',
+    ]);
     const o = await waitAvailable(ns.name, 'memcached-sample', 2);
     expect(o.spec.size).toBe(2);
-    expect((await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })).spec!.replicas).toBe(2);
+    expect((await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })).spec!.replicas).toBe(
+      2,
+    );
     // The Deployment controller records the scaling on the Deployment; the operator does not repeat it.
-    const scaling = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.kind=Deployment,involvedObject.name=memcached-sample,reason=ScalingReplicaSet' });
+    const scaling = await core.listNamespacedEvent({
+      namespace: ns.name,
+      fieldSelector: 'involvedObject.kind=Deployment,involvedObject.name=memcached-sample,reason=ScalingReplicaSet',
+    });
     expect(scaling.items.length).toBeGreaterThanOrEqual(2);
-    expect(operators[0].lines.filter((l) => l.msg === 'scaled operand' && l.object === `Deployment ${ns.name}/memcached-sample`).map((l) => l.to)).toEqual(expect.arrayContaining([5, 2]));
+    expect(
+      operators[0].lines
+        .filter((l) => l.msg === 'scaled operand' && l.object === `Deployment ${ns.name}/memcached-sample`)
+        .map((l) => l.to),
+    ).toEqual(expect.arrayContaining([5, 2]));
   });
 
   it('restores hand edits of replicas and image on the Deployment', async () => {
     await apps.patchNamespacedDeployment(
-      { namespace: ns.name, name: 'memcached-sample', body: [
-        { op: 'replace', path: '/spec/replicas', value: 4 },
-        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'memcached:1.6.0-alpine' },
-      ] },
+      {
+        namespace: ns.name,
+        name: 'memcached-sample',
+        body: [
+          { op: 'replace', path: '/spec/replicas', value: 4 },
+          { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'memcached:1.6.0-alpine' },
+        ],
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
     );
     await waitFor('Deployment restored', async () => {
@@ -111,7 +179,11 @@ describe('memcached operator', () => {
   });
 
   it('never modifies a Deployment it does not own, and reports the conflict', async () => {
-    const foreign = renderMemcachedOperand({ owner: { apiVersion: `${GROUP}/${VERSION}`, name: 'taken', namespace: ns.name, uid: 'x' }, spec: { size: 1, containerPort: PORT_DEFAULT }, image: 'memcached:1.6.39-alpine' }).deployment;
+    const foreign = renderMemcachedOperand({
+      owner: { apiVersion: `${GROUP}/${VERSION}`, name: 'taken', namespace: ns.name, uid: 'x' },
+      spec: { size: 1, containerPort: PORT_DEFAULT },
+      image: 'memcached:1.6.39-alpine',
+    }).deployment;
     delete foreign.metadata.ownerReferences;
     foreign.metadata.labels = { owner: 'someone-else' };
     foreign.spec.template.metadata.labels = { ...foreign.spec.template.metadata.labels, owner: 'someone-else' };
@@ -122,7 +194,10 @@ describe('memcached operator', () => {
       const x = await mc(ns.name, 'taken');
       return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
     });
-    expect(cond(o, 'Degraded')).toMatchObject({ reason: 'ResourceConflict', message: expect.stringContaining(`Deployment ${ns.name}/taken exists and is not owned`) });
+    expect(cond(o, 'Degraded')).toMatchObject({
+      reason: 'ResourceConflict',
+      message: expect.stringContaining(`Deployment ${ns.name}/taken exists and is not owned`),
+    });
     expect(cond(o, 'Available').status).toBe('False');
     await new Promise((r) => setTimeout(r, 1500));
     const after = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'taken' });
@@ -139,9 +214,16 @@ describe('memcached operator', () => {
   it('surfaces an object it cannot realize as a condition, never as Available, and keeps running', async () => {
     // A quota that allows no Service: the Deployment is created and its pod becomes ready, the
     // Service is refused (403 exceeded quota). Part of the operand is missing (issue 12).
-    await core.createNamespacedResourceQuota({ namespace: ns2.name, body: { metadata: { name: 'no-services' }, spec: { hard: { services: '0' } } } });
+    await core.createNamespacedResourceQuota({
+      namespace: ns2.name,
+      body: { metadata: { name: 'no-services' }, spec: { hard: { services: '0' } } },
+    });
     try {
-      await waitFor('quota in force', async () => ((await core.readNamespacedResourceQuota({ namespace: ns2.name, name: 'no-services' })).status?.hard ? true : undefined));
+      await waitFor('quota in force', async () =>
+        (await core.readNamespacedResourceQuota({ namespace: ns2.name, name: 'no-services' })).status?.hard
+          ? true
+          : undefined,
+      );
       await createMc(ns2.name, 'no-service', { size: 1 });
       const o = await waitFor('ApplyFailed reported', async () => {
         const x = await mc(ns2.name, 'no-service');
@@ -149,19 +231,44 @@ describe('memcached operator', () => {
       });
       expect(cond(o, 'Degraded')).toMatchObject({ reason: 'ApplyFailed', message: expect.stringContaining('Service') });
       // The pod becomes ready and the status says so; still never Available.
-      const ready = await waitFor('pod ready shown in status', async () => {
-        const x = await mc(ns2.name, 'no-service');
-        return x.status?.readyReplicas === 1 ? x : undefined;
-      }, { timeoutMs: 60_000 });
+      const ready = await waitFor(
+        'pod ready shown in status',
+        async () => {
+          const x = await mc(ns2.name, 'no-service');
+          return x.status?.readyReplicas === 1 ? x : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
       expect(cond(ready, 'Available')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
-      const row = execFileSync('kubectl', ['--kubeconfig', process.env.TEST_KUBECONFIG!, '-n', ns2.name, 'get', 'memcacheds', 'no-service', '--no-headers'], { encoding: 'utf8' });
+      const row = execFileSync(
+        'kubectl',
+        [
+          '--kubeconfig',
+          process.env.TEST_KUBECONFIG!,
+          '-n',
+          ns2.name,
+          'get',
+          'memcacheds',
+          'no-service',
+          '--no-headers',
+        ],
+        { encoding: 'utf8' },
+      );
       expect(row.trim().split(/\s+/)[3]).toBe('False'); // NAME SIZE READY AVAILABLE AGE
       expect(operators[0].proc.exitCode).toBeNull();
       // Logged once (the transition), not per reconcile: the object, the HTTP status, the
       // server's reason and message, and none of the client's dump.
       const failures = operators[0].lines.filter((l) => l.level === 'error' && l.name === 'no-service');
       expect(failures).toEqual([
-        expect.objectContaining({ msg: expect.stringMatching(/^apply failed/), namespace: ns2.name, name: 'no-service', kind: 'Service', httpStatus: 403, statusReason: 'Forbidden', error: expect.stringMatching(/^services "no-service" is forbidden: exceeded quota: no-services/) }),
+        expect.objectContaining({
+          msg: expect.stringMatching(/^apply failed/),
+          namespace: ns2.name,
+          name: 'no-service',
+          kind: 'Service',
+          httpStatus: 403,
+          statusReason: 'Forbidden',
+          error: expect.stringMatching(/^services "no-service" is forbidden: exceeded quota: no-services/),
+        }),
       ]);
       expect(JSON.stringify(operators[0].lines)).not.toMatch(/HTTP-Code|Unknown API Status Code/);
     } finally {
@@ -180,20 +287,36 @@ describe('memcached operator', () => {
   it('removes the operand through garbage collection when the object is deleted', async () => {
     await createMc(ns2.name, 'short-lived', { size: 1 });
     await waitAvailable(ns2.name, 'short-lived', 1);
-    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns2.name, plural: 'memcacheds', name: 'short-lived' });
-    await waitFor('operand garbage-collected', async () => {
-      const [d, s] = await Promise.all([
-        apps.listNamespacedDeployment({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
-        core.listNamespacedService({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
-      ]);
-      return d.items.length === 0 && s.items.length === 0;
-    }, { timeoutMs: 60_000 });
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns2.name,
+      plural: 'memcacheds',
+      name: 'short-lived',
+    });
+    await waitFor(
+      'operand garbage-collected',
+      async () => {
+        const [d, s] = await Promise.all([
+          apps.listNamespacedDeployment({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
+          core.listNamespacedService({ namespace: ns2.name, fieldSelector: 'metadata.name=short-lived' }),
+        ]);
+        return d.items.length === 0 && s.items.length === 0;
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 
   it('writes nothing while nothing changes', async () => {
-    const before = await Promise.all([mc(ns.name, 'memcached-sample'), apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })]);
+    const before = await Promise.all([
+      mc(ns.name, 'memcached-sample'),
+      apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' }),
+    ]);
     await new Promise((r) => setTimeout(r, 3000));
-    const after = await Promise.all([mc(ns.name, 'memcached-sample'), apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })]);
+    const after = await Promise.all([
+      mc(ns.name, 'memcached-sample'),
+      apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' }),
+    ]);
     expect(after[0].metadata.resourceVersion).toBe(before[0].metadata.resourceVersion);
     expect(after[1].metadata!.resourceVersion).toBe(before[1].metadata!.resourceVersion);
   });
@@ -212,12 +335,21 @@ describe('memcached operator', () => {
 
   it('ran under its own ServiceAccount without a single 403', async () => {
     // (the quota that refuses a Service on purpose answers 403 too; that is not RBAC)
-    const lines = operators[0].text().split('\n').filter((l) => !l.includes('exceeded quota'));
+    const lines = operators[0]
+      .text()
+      .split('\n')
+      .filter((l) => !l.includes('exceeded quota'));
     expect(lines.join('\n')).not.toMatch(/forbidden|\b403\b/i);
   });
 
   it('runs from the bundle alone, as the image ships it (no node_modules)', async () => {
-    const op = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: ns2.name, isolated: true, extraArgs: ['--leader-elect=false'] });
+    const op = startOperator({
+      kubeconfig: saKubeconfig,
+      podNamespace: OP_NS,
+      watchNamespace: ns2.name,
+      isolated: true,
+      extraArgs: ['--leader-elect=false'],
+    });
     operators.push(op);
     await op.waitForLog('workers started', (l) => l.msg === 'caches synced, starting workers', 60_000);
     expect((await fetch(`http://127.0.0.1:${await op.healthPort()}/readyz`)).status).toBe(200);
@@ -225,7 +357,11 @@ describe('memcached operator', () => {
   });
 
   it('hands over leadership: a second operator waits, takes over on SIGTERM of the first, and carries on', async () => {
-    const second = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: `${ns.name},${ns2.name}` });
+    const second = startOperator({
+      kubeconfig: saKubeconfig,
+      podNamespace: OP_NS,
+      watchNamespace: `${ns.name},${ns2.name}`,
+    });
     operators.push(second);
     await second.waitForLog('attempting to acquire', (l) => l.msg === 'attempting to acquire leader lease');
     await new Promise((r) => setTimeout(r, 3000));
@@ -241,7 +377,10 @@ describe('memcached operator', () => {
     await second.waitForLog('takeover', (l) => l.msg === 'successfully acquired lease', 20_000);
     const takeoverMs = Date.now() - t0;
     expect(takeoverMs).toBeLessThan(10_000); // released, so no 15 s lease expiry wait
-    const lease = await coordination.readNamespacedLease({ namespace: OP_NS, name: 'memcached-operator.cache.example.com' });
+    const lease = await coordination.readNamespacedLease({
+      namespace: OP_NS,
+      name: 'memcached-operator.cache.example.com',
+    });
     expect(lease.spec!.holderIdentity).toContain(second.lines.find((l) => l.msg === 'starting')!.identity);
 
     await patchMc(ns.name, 'memcached-sample', { size: 3 });
@@ -249,8 +388,14 @@ describe('memcached operator', () => {
   });
 
   it('takes over from a killed leader once its lease expires (15 s), and carries on', async () => {
-    const leader = operators.find((o) => o.proc.exitCode === null && o.lines.some((l) => l.msg === 'successfully acquired lease'))!;
-    const standby = startOperator({ kubeconfig: saKubeconfig, podNamespace: OP_NS, watchNamespace: `${ns.name},${ns2.name}` });
+    const leader = operators.find(
+      (o) => o.proc.exitCode === null && o.lines.some((l) => l.msg === 'successfully acquired lease'),
+    )!;
+    const standby = startOperator({
+      kubeconfig: saKubeconfig,
+      podNamespace: OP_NS,
+      watchNamespace: `${ns.name},${ns2.name}`,
+    });
     operators.push(standby);
     await standby.waitForLog('campaigning', (l) => l.msg === 'attempting to acquire leader lease');
     await leader.stop('SIGKILL'); // no release: the lease must expire

@@ -35,7 +35,9 @@ function recorder<T extends KubeObject>(informer: Informer<T>) {
 }
 
 const running: Informer<KubeObject>[] = [];
-function informer<T extends KubeObject>(options: Omit<InformerOptions, 'kubeConfig'> & { kubeConfig?: k8s.KubeConfig }): Informer<T> {
+function informer<T extends KubeObject>(
+  options: Omit<InformerOptions, 'kubeConfig'> & { kubeConfig?: k8s.KubeConfig },
+): Informer<T> {
   const inf = new Informer<T>({ kubeConfig: kubeConfig(), ...options });
   running.push(inf as unknown as Informer<KubeObject>);
   return inf;
@@ -57,8 +59,12 @@ describe('Informer on the shared control plane', () => {
     await Promise.all([ns1?.delete(), ns2?.delete()]);
   });
 
-  const createCm = (namespace: string, name: string, labels: Record<string, string> = {}, extra: Partial<k8s.V1ObjectMeta> = {}) =>
-    core.createNamespacedConfigMap({ namespace, body: { metadata: { name, labels, ...extra }, data: { v: '1' } } });
+  const createCm = (
+    namespace: string,
+    name: string,
+    labels: Record<string, string> = {},
+    extra: Partial<k8s.V1ObjectMeta> = {},
+  ) => core.createNamespacedConfigMap({ namespace, body: { metadata: { name, labels, ...extra }, data: { v: '1' } } });
 
   test('lists (paged) into the cache and follows creates, updates and deletes', async () => {
     await createCm(ns1.name, 'a');
@@ -69,7 +75,9 @@ describe('Informer on the shared control plane', () => {
     inf.start();
     expect(await inf.waitForSync()).toBe(true);
     // kube-root-ca.crt is created in every namespace as well
-    expect(inf.list(ns1.name).map((o) => o.metadata.name)).toEqual(expect.arrayContaining(['a', 'b', 'c', 'kube-root-ca.crt']));
+    expect(inf.list(ns1.name).map((o) => o.metadata.name)).toEqual(
+      expect.arrayContaining(['a', 'b', 'c', 'kube-root-ca.crt']),
+    );
     const a = inf.get(ns1.name, 'a')!;
     expect(a).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', data: { v: '1' } });
     expect(typeof a.metadata.creationTimestamp).toBe('string'); // plain JSON, not Date
@@ -94,16 +102,23 @@ describe('Informer on the shared control plane', () => {
     await createCm(ns1.name, 'sel-1', { run: runLabel });
     await createCm(ns2.name, 'sel-2', { run: runLabel });
     await createCm(ns2.name, 'unlabelled');
-    const perNs = informer<ConfigMap>({ resource: CONFIGMAPS, namespaces: [ns1.name, ns2.name], labelSelector: `run=${runLabel}` });
+    const perNs = informer<ConfigMap>({
+      resource: CONFIGMAPS,
+      namespaces: [ns1.name, ns2.name],
+      labelSelector: `run=${runLabel}`,
+    });
     const all = informer<ConfigMap>({ resource: CONFIGMAPS, labelSelector: `run=${runLabel}` });
     const allEvents = recorder(all);
     perNs.start();
     all.start();
     await Promise.all([perNs.waitForSync(), all.waitForSync()]);
     for (const inf of [perNs, all]) {
-      expect(inf.list().map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual(
-        [`${ns1.name}/sel-1`, `${ns2.name}/sel-2`].sort(),
-      );
+      expect(
+        inf
+          .list()
+          .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+          .sort(),
+      ).toEqual([`${ns1.name}/sel-1`, `${ns2.name}/sel-2`].sort());
       expect(inf.list(ns2.name)).toHaveLength(1);
     }
     await createCm(ns2.name, 'sel-3', { run: runLabel });
@@ -113,7 +128,13 @@ describe('Informer on the shared control plane', () => {
 
   test('indexes owned objects by their controller owner uid', async () => {
     const owner = await createCm(ns1.name, 'owner');
-    const ownerRef = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid!, controller: true };
+    const ownerRef = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: 'owner',
+      uid: owner.metadata!.uid!,
+      controller: true,
+    };
     await createCm(ns1.name, 'owned-1', {}, { ownerReferences: [ownerRef] });
     const inf = informer<ConfigMap>({ resource: CONFIGMAPS, namespaces: [ns1.name] });
     inf.addIndex('owner', controllerUidIndex);
@@ -160,7 +181,12 @@ describe('Informer on the shared control plane', () => {
               name: 'v1',
               served: true,
               storage: true,
-              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+              schema: {
+                openAPIV3Schema: {
+                  type: 'object',
+                  properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
+                },
+              },
             },
           ],
         },
@@ -232,9 +258,13 @@ describe('Informer across an apiserver restart', () => {
       const fresh = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
       await fresh.createNamespacedConfigMap({ namespace: 'restart', body: { metadata: { name: 'after' } } });
       await fresh.deleteNamespacedConfigMap({ namespace: 'restart', name: 'before' });
-      await waitFor('changes after the restart', async () => events.includes('add restart/after') && events.includes('delete restart/before'), {
-        timeoutMs: 60_000,
-      });
+      await waitFor(
+        'changes after the restart',
+        async () => events.includes('add restart/after') && events.includes('delete restart/before'),
+        {
+          timeoutMs: 60_000,
+        },
+      );
       expect(restarts.length).toBeGreaterThan(0);
     } finally {
       await inf.stop();

@@ -60,7 +60,11 @@ describe('LeaderElector on the shared control plane', () => {
     expect(await bAcquired).toBe(true);
     // b took over after one retry period (2 s × jitter ≤ 2.2), not after the 15 s lease expiry
     expect(Date.now() - released).toBeLessThan(5000);
-    expect((await readLease('defaults')).spec).toMatchObject({ holderIdentity: 'b', leaseDurationSeconds: 15, leaseTransitions: 1 });
+    expect((await readLease('defaults')).spec).toMatchObject({
+      holderIdentity: 'b',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+    });
   });
 
   test('only one of several simultaneous candidates wins', async () => {

@@ -28,7 +28,8 @@ export class Informer<T extends KubeObject = KubeObject> implements EventSource<
     this.resyncPeriodMs = options.resyncPeriodMs ?? 0;
     const log = (options.log ?? nopLogger).child({ resource: resourceName(options.resource) }, 'informer');
     this.cache = new Store(log, options.metrics);
-    const scopes = options.resource.namespaced && options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
+    const scopes =
+      options.resource.namespaced && options.namespaces?.length ? [...new Set(options.namespaces)] : [undefined];
     this.reflectors = scopes.map((ns) => new Reflector(this.cache, options, ns, log, () => this.reflectorSynced()));
   }
 

@@ -52,7 +52,8 @@ export interface ReflectorOptions {
 
 /** controller-runtime's default cache transform: managedFields are never read by controllers. */
 export function stripManagedFields<T extends KubeObject>(obj: T): T {
-  if (obj?.metadata && 'managedFields' in obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  if (obj?.metadata && 'managedFields' in obj.metadata)
+    delete (obj.metadata as { managedFields?: unknown }).managedFields;
   return obj;
 }
 
@@ -138,7 +139,8 @@ export class Reflector<T extends KubeObject = KubeObject> {
         await this.backoff(failures);
         // Recovery is news at info; the failure itself was logged at error.
         // (A relist is logged when it succeeds: 'relisted'.)
-        if (!this.stopped && this.resourceVersion !== undefined) this.log.info('restarting watch', { failures, resourceVersion: this.resourceVersion });
+        if (!this.stopped && this.resourceVersion !== undefined)
+          this.log.info('restarting watch', { failures, resourceVersion: this.resourceVersion });
       }
     }
   }
@@ -154,7 +156,6 @@ export class Reflector<T extends KubeObject = KubeObject> {
     }
     this.log.error(msg, err, { failures });
   }
-
 
   private async backoff(failures: number): Promise<void> {
     const max = this.missing ? (this.options.missingBackoffMs ?? 2000) : (this.options.maxBackoffMs ?? 30_000);
@@ -271,6 +272,10 @@ export class Reflector<T extends KubeObject = KubeObject> {
     }
     if (reason !== 'error') this.missing = false;
     // 410 Gone is the server's normal way to say "list again", not a failure: relist at once.
-    return { reason, error, healthy: reason === 'gone' || events > 0 || performance.now() - started >= HEALTHY_WATCH_MS };
+    return {
+      reason,
+      error,
+      healthy: reason === 'gone' || events > 0 || performance.now() - started >= HEALTHY_WATCH_MS,
+    };
   }
 }

@@ -2,7 +2,7 @@
 // the controller's field manager, status merge patches of custom resources, and Events.
 // Reads come from the informer caches, never from here.
 import * as k8s from '@kubernetes/client-node';
-import type { KubeObject } from '../object';
+import type { JsonObject, KubeObject } from '../object';
 
 export interface ClientOptions {
   /** Field manager of creates, applies and status patches; also the Events' component. */
@@ -27,13 +27,20 @@ export class Client {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
-  async create(obj: Record<string, any>): Promise<void> {
+  async create(obj: JsonObject): Promise<void> {
     await this.objects.create(obj as k8s.KubernetesObject, undefined, undefined, this.options.fieldManager);
   }
 
   /** Server-side apply with force (this field manager owns what it applies); resolves with the object as stored. */
-  async apply(obj: Record<string, any>): Promise<KubeObject> {
-    return (await this.objects.patch(obj as k8s.KubernetesObject, undefined, undefined, this.options.fieldManager, true, k8s.PatchStrategy.ServerSideApply)) as KubeObject;
+  async apply(obj: JsonObject): Promise<KubeObject> {
+    return (await this.objects.patch(
+      obj as k8s.KubernetesObject,
+      undefined,
+      undefined,
+      this.options.fieldManager,
+      true,
+      k8s.PatchStrategy.ServerSideApply,
+    )) as KubeObject;
   }
 
   /**
@@ -43,9 +50,18 @@ export class Client {
    */
   async patchStatus(obj: KubeObject, plural: string, status: object): Promise<void> {
     const [group, version] = (obj.apiVersion ?? '').split('/');
-    if (!group || !version) throw new Error(`patchStatus needs a custom resource (group/version), got apiVersion "${obj.apiVersion}"`);
+    if (!group || !version)
+      throw new Error(`patchStatus needs a custom resource (group/version), got apiVersion "${obj.apiVersion}"`);
     await this.custom.patchNamespacedCustomObjectStatus(
-      { group, version, namespace: obj.metadata.namespace!, plural, name: obj.metadata.name, body: { status }, fieldManager: this.options.fieldManager },
+      {
+        group,
+        version,
+        namespace: obj.metadata.namespace!,
+        plural,
+        name: obj.metadata.name,
+        body: { status },
+        fieldManager: this.options.fieldManager,
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
   }
@@ -59,7 +75,13 @@ export class Client {
       namespace,
       body: {
         metadata: { generateName: `${obj.metadata.name}.`, namespace },
-        involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace, uid: obj.metadata.uid },
+        involvedObject: {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          name: obj.metadata.name,
+          namespace,
+          uid: obj.metadata.uid,
+        },
         type,
         reason,
         message,

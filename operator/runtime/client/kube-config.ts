@@ -18,7 +18,10 @@ type CreateDispatcher = (cluster: unknown, agentOptions: unknown) => Dispatcher 
 
 /** Patches `kc` in place (and returns it) so that requests share connections. */
 export function reuseConnections(kc: KubeConfig): KubeConfig {
-  const target = kc as unknown as { createDispatcher?: CreateDispatcher; createDispatcherOptions?: (c: unknown, o: unknown) => unknown };
+  const target = kc as unknown as {
+    createDispatcher?: CreateDispatcher;
+    createDispatcherOptions?: (c: unknown, o: unknown) => unknown;
+  };
   const original = target.createDispatcher;
   if (typeof original !== 'function' || typeof target.createDispatcherOptions !== 'function') {
     // A client-node upgrade changed the internals this relies on: fail loudly (the unit test
@@ -41,8 +44,11 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
 /** A digest of the dispatcher settings (Buffers included by content). */
 function settingsKey(options: unknown): string {
   const json = JSON.stringify(options, (_k, v) => {
-    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('base64');
+    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data))
+      return Buffer.from(v.data).toString('base64');
     return typeof v === 'function' ? `fn:${v.toString()}` : v;
   });
-  return createHash('sha256').update(json ?? 'undefined').digest('hex');
+  return createHash('sha256')
+    .update(json ?? 'undefined')
+    .digest('hex');
 }

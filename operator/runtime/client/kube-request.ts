@@ -2,7 +2,13 @@
 // TLS/auth and undici dispatcher). Used where the generated typed clients do not fit: generic
 // lists of any resource (core or custom) returning plain API objects, and requests that must
 // be abortable/time-bounded (the generated methods take no AbortSignal).
-import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  RequestContext,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 
 const http = new IsomorphicFetchHttpLibrary();
 
@@ -46,7 +52,12 @@ export async function kubeRequest<T>(kc: KubeConfig, request: KubeRequest): Prom
     const body = parseJson(text);
     const message = (body as { message?: unknown } | null)?.message;
     const detail = typeof message === 'string' ? message : text.slice(0, 200) || 'empty response';
-    throw new ApiException(response.httpStatusCode, `${request.method} ${request.path}: ${detail}`, body, response.headers);
+    throw new ApiException(
+      response.httpStatusCode,
+      `${request.method} ${request.path}: ${detail}`,
+      body,
+      response.headers,
+    );
   }
   return JSON.parse(text) as T;
 }

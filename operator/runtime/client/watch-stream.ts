@@ -5,7 +5,13 @@
 // the server answered, the stream lasts until the server ends it (timeoutSeconds), an error, or
 // the caller's signal (its own watchdog). Same HTTP stack as every other request: the
 // kubeconfig's TLS/auth and dispatcher, client-node's fetch.
-import { ApiException, HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  RequestContext,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 
 const http = new IsomorphicFetchHttpLibrary();
 
@@ -24,7 +30,11 @@ export interface WatchStreamRequest {
  * server ends the stream; rejects on a non-200 answer (client-node's ApiException, `code` = HTTP
  * status), a connect timeout (an Error named TimeoutError), a broken stream or an abort.
  */
-export async function watchStream(kc: KubeConfig, request: WatchStreamRequest, onEvent: (type: string, object: unknown) => void): Promise<void> {
+export async function watchStream(
+  kc: KubeConfig,
+  request: WatchStreamRequest,
+  onEvent: (type: string, object: unknown) => void,
+): Promise<void> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);
@@ -60,7 +70,12 @@ export async function watchStream(kc: KubeConfig, request: WatchStreamRequest, o
         // not JSON: keep the text
       }
       const message = (body as { message?: unknown } | null)?.message;
-      throw new ApiException(response.httpStatusCode, `watch ${request.path}: ${typeof message === 'string' ? message : text.slice(0, 200) || 'no body'}`, body, response.headers);
+      throw new ApiException(
+        response.httpStatusCode,
+        `watch ${request.path}: ${typeof message === 'string' ? message : text.slice(0, 200) || 'no body'}`,
+        body,
+        response.headers,
+      );
     }
     const stream = response.body.stream();
     if (!stream) return;

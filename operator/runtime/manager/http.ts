@@ -105,7 +105,10 @@ export interface MetricsSource {
 }
 
 /** Serves `registry` as Prometheus text on GET /metrics. */
-export async function startMetricsServer(options: { bindAddress: string; registry: MetricsSource }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  bindAddress: string;
+  registry: MetricsSource;
+}): Promise<MetricsServer> {
   const bind = parseBindAddress(options.bindAddress);
   if (!bind) return { port: undefined, close: async () => {} };
   const { server, port } = await listen(bind, async (req, res) => {

@@ -93,7 +93,10 @@ export class LeaderElector {
       throw new Error('leader election needs leaseDuration > renewDeadline > retryPeriod');
     }
     this.onStoppedLeading = options.onStoppedLeading;
-    this.log = (options.log ?? nopLogger).child({ lease: `${this.namespace}/${this.name}`, identity: this.identity }, 'leader-election');
+    this.log = (options.log ?? nopLogger).child(
+      { lease: `${this.namespace}/${this.name}`, identity: this.identity },
+      'leader-election',
+    );
     this.metrics = options.metrics;
     this.metrics?.setLeader(false);
   }
@@ -141,7 +144,10 @@ export class LeaderElector {
     const now = microTime(new Date());
     try {
       await this.update(
-        { ...this.lease, spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now } },
+        {
+          ...this.lease,
+          spec: { ...this.lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
+        },
         this.renewDeadlineMs,
       );
       this.log.info('released lease');
@@ -218,7 +224,10 @@ export class LeaderElector {
       await this.update(
         {
           ...lease,
-          spec: { ...spec, ...this.ourSpec(ours ? (spec.acquireTime ?? now) : now, now, ours ? transitions : transitions + 1) },
+          spec: {
+            ...spec,
+            ...this.ourSpec(ours ? (spec.acquireTime ?? now) : now, now, ours ? transitions : transitions + 1),
+          },
         },
         left(),
       );
@@ -232,7 +241,12 @@ export class LeaderElector {
 
   /** PUT with the lease's resourceVersion (optimistic concurrency: 409 if it changed). */
   private async update(lease: Lease, timeoutMs: number): Promise<void> {
-    const updated = await kubeRequest<Lease>(this.kc, { method: 'PUT', path: this.leasePath(), body: lease, timeoutMs });
+    const updated = await kubeRequest<Lease>(this.kc, {
+      method: 'PUT',
+      path: this.leasePath(),
+      body: lease,
+      timeoutMs,
+    });
     this.lease = updated;
     this.observe(updated);
   }
@@ -249,10 +263,17 @@ export class LeaderElector {
 
   private observe(lease: Lease): void {
     const spec = lease.spec ?? {};
-    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime, spec.leaseDurationSeconds, spec.leaseTransitions]);
+    const record = JSON.stringify([
+      spec.holderIdentity,
+      spec.renewTime,
+      spec.acquireTime,
+      spec.leaseDurationSeconds,
+      spec.leaseTransitions,
+    ]);
     if (record === this.observed?.record) return;
     const holder = spec.holderIdentity ?? '';
-    if (holder !== this.observed?.holder && holder && holder !== this.identity) this.log.info('new leader observed', { leader: holder });
+    if (holder !== this.observed?.holder && holder && holder !== this.identity)
+      this.log.info('new leader observed', { leader: holder });
     const durationMs = (spec.leaseDurationSeconds ?? this.leaseDurationMs / 1000) * 1000;
     this.observed = { record, holder, durationMs, at: performance.now() };
   }

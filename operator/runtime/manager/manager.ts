@@ -50,6 +50,9 @@ export class Manager {
   readonly log: Logger;
   readonly metrics: RuntimeMetrics;
   readonly identity: string;
+  // One informer per resource, each of its own object type: TypeScript has no existential type,
+  // and Informer<T> is invariant in T, so the map holds them untyped and informer<T>() re-types.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private readonly informers = new Map<string, Informer<any>>();
   private readonly controllers: Controller[] = [];
   private started = false;
@@ -66,7 +69,10 @@ export class Manager {
    * The shared informer of `resource` (and label selector) over the watched namespaces;
    * created on first use. Register informers and their indexes before start().
    */
-  informer<T extends KubeObject = KubeObject>(resource: ResourceRef, selector: { labelSelector?: string; transform?(obj: KubeObject): T } = {}): Informer<T> {
+  informer<T extends KubeObject = KubeObject>(
+    resource: ResourceRef,
+    selector: { labelSelector?: string; transform?(obj: KubeObject): T } = {},
+  ): Informer<T> {
     const id = `${resourcePath(resource)}?${selector.labelSelector ?? ''}`;
     let informer = this.informers.get(id);
     if (!informer) {
@@ -91,7 +97,8 @@ export class Manager {
   /** Registers a controller (its queue and metrics); it runs while this process leads. */
   newController(options: NewControllerOptions): Controller {
     if (this.started) throw new Error(`controller ${options.name} registered after the manager started`);
-    if (this.controllers.some((c) => c.name === options.name)) throw new Error(`a controller named ${options.name} is already registered`);
+    if (this.controllers.some((c) => c.name === options.name))
+      throw new Error(`a controller named ${options.name} is already registered`);
     const controller = new Controller({
       name: options.name,
       reconcile: options.reconcile,
@@ -119,7 +126,10 @@ export class Manager {
     const { options: opts, log } = this;
     const informers = [...this.informers.values()];
     const probes: ProbeServer = await startProbeServer({ bindAddress: opts.healthProbeBindAddress, log });
-    const metricsServer = await startMetricsServer({ bindAddress: opts.metricsBindAddress, registry: this.metrics.registry });
+    const metricsServer = await startMetricsServer({
+      bindAddress: opts.metricsBindAddress,
+      registry: this.metrics.registry,
+    });
     log.info('starting', {
       node: process.version,
       identity: this.identity,

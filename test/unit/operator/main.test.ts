@@ -14,11 +14,16 @@ let bundle: string;
 
 /** Only what a container would have: no npm variables, no package.json next to the bundle. */
 const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '', HOME: dir, ...extra });
-const run = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], { cwd: dir, env: env(), encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [bundle, ...args], { cwd: dir, env: env(), encoding: 'utf8' });
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'operator-main-'));
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), 'operator/main.ts', join(dir, 'build-out/operator.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'scripts/bundle.mjs'), 'operator/main.ts', join(dir, 'build-out/operator.mjs')],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`bundling failed:\n${r.stderr}`);
   bundle = join(dir, 'operator.mjs');
   copyFileSync(join(dir, 'build-out/operator.mjs'), bundle);
@@ -35,16 +40,32 @@ describe('operator command line (the bundle, outside npm)', () => {
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     expect(r.stdout).toContain(`memcached-operator ${version}`);
     expect(r.stdout).toMatch(/^Usage: memcached-operator \[flags\]$/m);
-    for (const f of ['leader-elect', 'leader-election-id', 'leader-election-namespace', 'health-probe-bind-address', 'metrics-bind-address', 'zap-log-level', 'max-concurrent-reconciles', 'sync-period', 'help', 'version']) {
+    for (const f of [
+      'leader-elect',
+      'leader-election-id',
+      'leader-election-namespace',
+      'health-probe-bind-address',
+      'metrics-bind-address',
+      'zap-log-level',
+      'max-concurrent-reconciles',
+      'sync-period',
+      'help',
+      'version',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^  --${f}\\b`, 'm'));
     }
-    for (const v of ['WATCH_NAMESPACE', 'POD_NAMESPACE', 'MEMCACHED_IMAGE', 'MEMCACHED_GROUP_DOMAIN', 'KUBECONFIG']) expect(r.stdout).toMatch(new RegExp(`^  ${v} `, 'm'));
+    for (const v of ['WATCH_NAMESPACE', 'POD_NAMESPACE', 'MEMCACHED_IMAGE', 'MEMCACHED_GROUP_DOMAIN', 'KUBECONFIG'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${v} `, 'm'));
     expect(r.stdout).toMatch(/--leader-election-id <name> .*\(default memcached-operator\.cache\.example\.com\)/);
   });
 
-  it('--version prints package.json\'s version, exit 0', () => {
+  it("--version prints package.json's version, exit 0", () => {
     const r = run('--version');
-    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: `memcached-operator ${version}\n`, stderr: '' });
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      status: 0,
+      stdout: `memcached-operator ${version}\n`,
+      stderr: '',
+    });
   });
 
   it('a bad flag is still refused with exit 2, and points at --help', () => {
@@ -60,13 +81,21 @@ describe('operator command line (the bundle, outside npm)', () => {
   it('the start log line carries the version', async () => {
     // An API server that is not there: the manager logs "starting" before it lists anything.
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
-      users: [{ name: 'u', user: { token: 't' } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-    }));
-    const child = spawn(process.execPath, [bundle, '--health-probe-bind-address=0', '--metrics-bind-address=0'], { cwd: dir, env: env({ KUBECONFIG: kubeconfig }) });
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'c',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      }),
+    );
+    const child = spawn(process.execPath, [bundle, '--health-probe-bind-address=0', '--metrics-bind-address=0'], {
+      cwd: dir,
+      env: env({ KUBECONFIG: kubeconfig }),
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';

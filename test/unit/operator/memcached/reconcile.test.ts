@@ -17,7 +17,16 @@ const IMAGE = 'memcached:1.6.39-alpine';
 // Operand objects as the shared construct renders them (plain records; the caches hold KubeObjects).
 type Operand = Record<string, any>;
 
-function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: string) => unknown; applied?: (o: Operand) => KubeObject; createExpectationMs?: number; log?: Logger } = {}) {
+function setup(
+  objects: {
+    deployment?: Operand;
+    service?: Operand;
+    fail?: (op: string) => unknown;
+    applied?: (o: Operand) => KubeObject;
+    createExpectationMs?: number;
+    log?: Logger;
+  } = {},
+) {
   const calls: string[] = [];
   const messages: string[] = [];
   const sent: { op: string; body: any }[] = [];
@@ -35,16 +44,35 @@ function setup(objects: { deployment?: Operand; service?: Operand; fail?: (op: s
   const writer: Writer = {
     create: (o) => (sent.push({ op: 'create', body: o }), op(`create ${o.kind}`)),
     apply: (o) => op(`apply ${o.kind}`).then(() => objects.applied?.(o)),
-    patchStatus: (_c, s: any) => (sent.push({ op: 'status', body: s }), op(`status ${s.conditions.find((c: any) => c.type === 'Degraded').reason}`)),
+    patchStatus: (_c, s: any) => (
+      sent.push({ op: 'status', body: s }),
+      op(`status ${s.conditions.find((c: any) => c.type === 'Degraded').reason}`)
+    ),
     event: (_c, type, reason, message) => {
       messages.push(`${reason}: ${message}`);
       return op(`event ${type} ${reason}`);
     },
   };
-  return { calls, messages, sent, reconciler: new Reconciler({ caches, writer, image: IMAGE, now: () => new Date(0), createExpectationMs: objects.createExpectationMs, log: objects.log }) };
+  return {
+    calls,
+    messages,
+    sent,
+    reconciler: new Reconciler({
+      caches,
+      writer,
+      image: IMAGE,
+      now: () => new Date(0),
+      createExpectationMs: objects.createExpectationMs,
+      log: objects.log,
+    }),
+  };
 }
 
-const rendered = renderMemcachedOperand({ owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' }, spec: { size: 2, containerPort: PORT_DEFAULT }, image: IMAGE });
+const rendered = renderMemcachedOperand({
+  owner: { apiVersion: cr.apiVersion!, name: 'm', namespace: 'ns', uid: 'uid-m' },
+  spec: { size: 2, containerPort: PORT_DEFAULT },
+  image: IMAGE,
+});
 
 describe('Reconciler', () => {
   it('creates the Deployment and Service when they are missing', async () => {
@@ -59,7 +87,10 @@ describe('Reconciler', () => {
   });
 
   it('writes nothing when the caches already hold the desired state and status', async () => {
-    const deployment = { ...rendered.deployment, status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 } };
+    const deployment = {
+      ...rendered.deployment,
+      status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 },
+    };
     const first = setup({ deployment, service: rendered.service });
     await first.reconciler.reconcile('ns/m');
     expect(first.calls).toEqual(['status AsExpected']);
@@ -69,7 +100,11 @@ describe('Reconciler', () => {
     const deployment = structuredClone(rendered.deployment);
     deployment.spec.replicas = 7;
     deployment.metadata.resourceVersion = '10';
-    const { calls } = await run({ deployment, service: rendered.service, applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '11' } }) as KubeObject });
+    const { calls } = await run({
+      deployment,
+      service: rendered.service,
+      applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '11' } }) as KubeObject,
+    });
     // the apply changed the Deployment, so its watch event brings the key back for the status
     expect(calls).toEqual(['apply Deployment']);
   });
@@ -78,7 +113,11 @@ describe('Reconciler', () => {
     const deployment = structuredClone(rendered.deployment);
     deployment.spec.replicas = 7;
     deployment.metadata.resourceVersion = '10';
-    const { calls } = await run({ deployment, service: rendered.service, applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '10' } }) as KubeObject });
+    const { calls } = await run({
+      deployment,
+      service: rendered.service,
+      applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '10' } }) as KubeObject,
+    });
     expect(calls).toEqual(['apply Deployment', 'status AsExpected']);
   });
 
@@ -98,7 +137,9 @@ describe('Reconciler', () => {
   });
 
   it('treats a 409 on create as "wait for the cache", not as a conflict: no Degraded, no Warning, a requeue', async () => {
-    const objects: Parameters<typeof setup>[0] = { fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined) };
+    const objects: Parameters<typeof setup>[0] = {
+      fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined),
+    };
     const { calls, messages, reconciler } = setup(objects);
     const r = await reconciler.reconcile('ns/m');
     await settle();
@@ -110,14 +151,19 @@ describe('Reconciler', () => {
     expect(await reconciler.reconcile('ns/m')).toEqual({ writes: 0, requeueAfter: 5000 });
     expect(calls).toEqual([]);
     // The cache delivers the Deployment: it is this Memcached's (its own earlier create), so all is well.
-    objects.deployment = { ...rendered.deployment, status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 } };
+    objects.deployment = {
+      ...rendered.deployment,
+      status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 },
+    };
     objects.service = rendered.service;
     await reconciler.reconcile('ns/m');
     expect(calls).toEqual(['status AsExpected']);
   });
 
   it('after a 409 on create, reports the conflict once the cache shows a foreign object', async () => {
-    const objects: Parameters<typeof setup>[0] = { fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined) };
+    const objects: Parameters<typeof setup>[0] = {
+      fail: (op) => (op === 'create Deployment' ? { code: 409 } : undefined),
+    };
     const { calls, reconciler } = setup(objects);
     await reconciler.reconcile('ns/m');
     objects.deployment = { metadata: { name: 'm', namespace: 'ns', ownerReferences: [] }, spec: { replicas: 1 } };
@@ -139,25 +185,58 @@ describe('Reconciler', () => {
   });
 
   it('reports a rejected write (422) on the object without throwing', async () => {
-    const { calls } = await run({ fail: (op) => (op === 'create Service' ? { code: 422, body: '{"message":"bad name"}' } : undefined) });
+    const { calls } = await run({
+      fail: (op) => (op === 'create Service' ? { code: 422, body: '{"message":"bad name"}' } : undefined),
+    });
     expect(calls).toContain('status ApplyFailed');
   });
 
-  it('logs a permanent failure once, naming the object, the status and the server\'s message', async () => {
+  it("logs a permanent failure once, naming the object, the status and the server's message", async () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
-    const { reconciler } = await run({ log, fail: (op) => (op === 'create Service' ? { code: 422, body: '{"kind":"Status","reason":"Invalid","message":"Service \\"m\\" is invalid: bad name"}' } : undefined) });
+    const { reconciler } = await run({
+      log,
+      fail: (op) =>
+        op === 'create Service'
+          ? { code: 422, body: '{"kind":"Status","reason":"Invalid","message":"Service \\"m\\" is invalid: bad name"}' }
+          : undefined,
+    });
     for (let i = 0; i < 3; i++) await reconciler.reconcile('ns/m');
     const errors = lines.filter((l) => l.level === 'error');
-    expect(errors).toEqual([expect.objectContaining({ msg: expect.stringMatching(/^apply failed/), namespace: 'ns', name: 'm', kind: 'Service', httpStatus: 422, statusReason: 'Invalid', error: 'Service "m" is invalid: bad name' })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^apply failed/),
+        namespace: 'ns',
+        name: 'm',
+        kind: 'Service',
+        httpStatus: 422,
+        statusReason: 'Invalid',
+        error: 'Service "m" is invalid: bad name',
+      }),
+    ]);
   });
 
   it('logs an event it cannot record with the object, and carries on', async () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
-    const { calls } = await run({ log, fail: (op) => (op === 'create Service' ? { code: 422, body: '{"message":"bad name"}' } : op.startsWith('event') ? { code: 403, body: '{"reason":"Forbidden","message":"events is forbidden"}' } : undefined) });
+    const { calls } = await run({
+      log,
+      fail: (op) =>
+        op === 'create Service'
+          ? { code: 422, body: '{"message":"bad name"}' }
+          : op.startsWith('event')
+            ? { code: 403, body: '{"reason":"Forbidden","message":"events is forbidden"}' }
+            : undefined,
+    });
     expect(calls).toContain('status ApplyFailed');
-    expect(lines.find((l) => l.msg === 'cannot record event')).toMatchObject({ namespace: 'ns', name: 'm', reason: 'ApplyFailed', httpStatus: 403, statusReason: 'Forbidden', error: 'events is forbidden' });
+    expect(lines.find((l) => l.msg === 'cannot record event')).toMatchObject({
+      namespace: 'ns',
+      name: 'm',
+      reason: 'ApplyFailed',
+      httpStatus: 403,
+      statusReason: 'Forbidden',
+      error: 'events is forbidden',
+    });
   });
 
   it('reports a transient failure and throws so the queue retries with backoff', async () => {
@@ -167,7 +246,10 @@ describe('Reconciler', () => {
   });
 
   it('does not write the same status twice while the cache still shows the old object', async () => {
-    const deployment = { ...rendered.deployment, status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 } };
+    const deployment = {
+      ...rendered.deployment,
+      status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 },
+    };
     const { reconciler, calls } = setup({ deployment, service: rendered.service });
     await reconciler.reconcile('ns/m');
     await reconciler.reconcile('ns/m');
@@ -175,11 +257,21 @@ describe('Reconciler', () => {
   });
 
   it('writes progress (pods, counts) at most once per interval, and transitions at once', async () => {
-    const d = (ready: number, pods = ready) => ({ ...rendered.deployment, status: { observedGeneration: 1, replicas: pods, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods } });
+    const d = (ready: number, pods = ready) => ({
+      ...rendered.deployment,
+      status: {
+        observedGeneration: 1,
+        replicas: pods,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: pods,
+      },
+    });
     const objects: Parameters<typeof setup>[0] = { deployment: d(0, 2), service: rendered.service };
     const { reconciler, sent } = setup(objects);
     const statuses = () => sent.filter((x) => x.op === 'status').map((x) => x.body);
-    const show = (status: any, rv: string) => Object.assign(cr, { status, metadata: { ...cr.metadata, resourceVersion: rv } });
+    const show = (status: any, rv: string) =>
+      Object.assign(cr, { status, metadata: { ...cr.metadata, resourceVersion: rv } });
     try {
       // the first status (none before) is written at once
       expect(await reconciler.reconcile('ns/m')).toEqual({ writes: 1 });
@@ -203,12 +295,22 @@ describe('Reconciler', () => {
   });
 
   it('doubles the progress interval with each progress write of a rollout; a transition is written at once', async () => {
-    const d = (ready: number, pods: number) => ({ ...rendered.deployment, status: { observedGeneration: 1, replicas: pods, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods } });
+    const d = (ready: number, pods: number) => ({
+      ...rendered.deployment,
+      status: {
+        observedGeneration: 1,
+        replicas: pods,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: pods,
+      },
+    });
     const objects: Parameters<typeof setup>[0] = { deployment: d(0, 1), service: rendered.service };
     const { reconciler, sent } = setup(objects);
     const s = new Reconciler({ ...(reconciler as any).o, progressIntervalMs: 50 });
     const statuses = () => sent.filter((x) => x.op === 'status').map((x) => x.body);
-    const show = (rv: string) => Object.assign(cr, { status: statuses().at(-1), metadata: { ...cr.metadata, resourceVersion: rv } });
+    const show = (rv: string) =>
+      Object.assign(cr, { status: statuses().at(-1), metadata: { ...cr.metadata, resourceVersion: rv } });
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
       await s.reconcile('ns/m'); // first status: a transition
@@ -235,7 +337,16 @@ describe('Reconciler', () => {
   });
 
   it('holds back progress that arrives before the cache shows its last write (compared with that write, not the stale status)', async () => {
-    const d = (ready: number, pods: number) => ({ ...rendered.deployment, status: { observedGeneration: 1, replicas: pods, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods } });
+    const d = (ready: number, pods: number) => ({
+      ...rendered.deployment,
+      status: {
+        observedGeneration: 1,
+        replicas: pods,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: pods,
+      },
+    });
     const objects: Parameters<typeof setup>[0] = { deployment: d(0, 1), service: rendered.service };
     const { reconciler, sent } = setup(objects);
     await reconciler.reconcile('ns/m'); // first status, written; the cache still shows no status
@@ -247,9 +358,23 @@ describe('Reconciler', () => {
   });
 
   it('onlyProgress: counts and messages are progress; a condition status or generation change is not', () => {
-    const base = { observedGeneration: 1, selector: 's', nodes: ['a'], replicas: 1, readyReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'x', message: '0/1', lastTransitionTime: 't' }] } as any;
+    const base = {
+      observedGeneration: 1,
+      selector: 's',
+      nodes: ['a'],
+      replicas: 1,
+      readyReplicas: 0,
+      conditions: [{ type: 'Available', status: 'False', reason: 'x', message: '0/1', lastTransitionTime: 't' }],
+    } as any;
     expect(onlyProgress(undefined, base)).toBe(false);
-    expect(onlyProgress(base, { ...base, nodes: ['a', 'b'], readyReplicas: 1, conditions: [{ ...base.conditions[0], message: '1/2' }] })).toBe(true);
+    expect(
+      onlyProgress(base, {
+        ...base,
+        nodes: ['a', 'b'],
+        readyReplicas: 1,
+        conditions: [{ ...base.conditions[0], message: '1/2' }],
+      }),
+    ).toBe(true);
     expect(onlyProgress(base, { ...base, conditions: [{ ...base.conditions[0], status: 'True' }] })).toBe(false);
     expect(onlyProgress(base, { ...base, observedGeneration: 2 })).toBe(false);
   });
@@ -261,7 +386,10 @@ describe('Reconciler', () => {
   });
 
   it('recognises the echo of its own status write, and nothing else, as needing no reconcile', async () => {
-    const deployment = { ...rendered.deployment, status: { observedGeneration: 1, replicas: 2, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 2 } };
+    const deployment = {
+      ...rendered.deployment,
+      status: { observedGeneration: 1, replicas: 2, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 2 },
+    };
     const { reconciler, sent } = setup({ deployment, service: rendered.service });
     expect(reconciler.isOwnStatusWrite('ns/m', cr)).toBe(false); // nothing written yet
     await reconciler.reconcile('ns/m');
@@ -273,7 +401,9 @@ describe('Reconciler', () => {
     // the spec changed since (new generation)
     expect(reconciler.isOwnStatusWrite('ns/m', { ...echo, metadata: { ...echo.metadata, generation: 2 } })).toBe(false);
     // being deleted
-    expect(reconciler.isOwnStatusWrite('ns/m', { ...echo, metadata: { ...echo.metadata, deletionTimestamp: 'now' } })).toBe(false);
+    expect(
+      reconciler.isOwnStatusWrite('ns/m', { ...echo, metadata: { ...echo.metadata, deletionTimestamp: 'now' } }),
+    ).toBe(false);
   });
 
   it('reuses the rendered operand while its inputs are unchanged and never lets it be modified', async () => {

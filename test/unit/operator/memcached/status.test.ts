@@ -2,9 +2,19 @@ import { computeStatus, sameStatus } from '../../../../operator/memcached/status
 import { memcachedApiVersion } from '../../../../constructs/memcached-api';
 
 const now = new Date('2026-01-01T00:00:00Z');
-const cr = (status?: object) => ({ apiVersion: memcachedApiVersion(), metadata: { name: 'm', namespace: 'ns', uid: 'u', generation: 2 }, spec: { size: 3 }, status });
-const deployment = (s: object, generation = 1) => ({ metadata: { name: 'm', generation }, status: { observedGeneration: generation, ...s } });
-const pod = (name: string, deleting = false) => ({ metadata: { name, ...(deleting ? { deletionTimestamp: 'x' } : {}) } });
+const cr = (status?: object) => ({
+  apiVersion: memcachedApiVersion(),
+  metadata: { name: 'm', namespace: 'ns', uid: 'u', generation: 2 },
+  spec: { size: 3 },
+  status,
+});
+const deployment = (s: object, generation = 1) => ({
+  metadata: { name: 'm', generation },
+  status: { observedGeneration: generation, ...s },
+});
+const pod = (name: string, deleting = false) => ({
+  metadata: { name, ...(deleting ? { deletionTimestamp: 'x' } : {}) },
+});
 const cond = (st: any, type: string) => st.conditions.find((c: any) => c.type === type);
 
 describe('computeStatus', () => {
@@ -16,25 +26,56 @@ describe('computeStatus', () => {
       pods: [pod('m-c'), pod('m-a'), pod('m-b'), pod('m-old', true)],
       now,
     });
-    expect(st).toMatchObject({ nodes: ['m-a', 'm-b', 'm-c'], replicas: 3, readyReplicas: 3, observedGeneration: 2, selector: 'app.kubernetes.io/name=memcached,app.kubernetes.io/instance=m' });
-    expect(cond(st, 'Available')).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable', message: '3/3 pods ready', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 2 });
+    expect(st).toMatchObject({
+      nodes: ['m-a', 'm-b', 'm-c'],
+      replicas: 3,
+      readyReplicas: 3,
+      observedGeneration: 2,
+      selector: 'app.kubernetes.io/name=memcached,app.kubernetes.io/instance=m',
+    });
+    expect(cond(st, 'Available')).toMatchObject({
+      status: 'True',
+      reason: 'MinimumReplicasAvailable',
+      message: '3/3 pods ready',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+      observedGeneration: 2,
+    });
     expect(cond(st, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
     expect(cond(st, 'Degraded')).toMatchObject({ status: 'False' });
   });
 
   it('reports Progressing while scaling', () => {
-    const st = computeStatus({ cr: cr(), size: 3, deployment: deployment({ replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 }), pods: [], now });
+    const st = computeStatus({
+      cr: cr(),
+      size: 3,
+      deployment: deployment({ replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 }),
+      pods: [],
+      now,
+    });
     expect(cond(st, 'Available')).toMatchObject({ status: 'False', message: '1/3 pods ready' });
-    expect(cond(st, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut', message: '1/3 pods updated' });
+    expect(cond(st, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'RollingOut',
+      message: '1/3 pods updated',
+    });
   });
 
   it('waits for the Deployment controller to observe a new generation', () => {
-    const d = { metadata: { name: 'm', generation: 5 }, status: { observedGeneration: 4, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 } };
+    const d = {
+      metadata: { name: 'm', generation: 5 },
+      status: { observedGeneration: 4, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 },
+    };
     expect(cond(computeStatus({ cr: cr(), size: 3, deployment: d, pods: [], now }), 'Progressing').status).toBe('True');
   });
 
   it('reports a conflict as Degraded', () => {
-    const st = computeStatus({ cr: cr(), size: 3, pods: [], problem: { reason: 'ResourceConflict', message: 'taken' }, now });
+    const st = computeStatus({
+      cr: cr(),
+      size: 3,
+      pods: [],
+      problem: { reason: 'ResourceConflict', message: 'taken' },
+      now,
+    });
     expect(cond(st, 'Degraded')).toMatchObject({ status: 'True', reason: 'ResourceConflict', message: 'taken' });
     expect(cond(st, 'Available').status).toBe('False');
     expect(st.replicas).toBe(0);
@@ -42,16 +83,33 @@ describe('computeStatus', () => {
 
   it('never reports Available while part of the operand could not be applied, even with every pod ready', () => {
     const d = deployment({ replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 });
-    const st = computeStatus({ cr: cr(), size: 3, deployment: d, pods: [], problem: { reason: 'ApplyFailed', message: 'Service ns/m: bad name' }, now });
+    const st = computeStatus({
+      cr: cr(),
+      size: 3,
+      deployment: d,
+      pods: [],
+      problem: { reason: 'ApplyFailed', message: 'Service ns/m: bad name' },
+      now,
+    });
     expect(cond(st, 'Available')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
     expect(cond(st, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
     expect(st.readyReplicas).toBe(3); // the pods are still reported as they are
   });
 
   it('reports a failed rollout as Degraded', () => {
-    const d = deployment({ replicas: 3, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 3, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' }] });
+    const d = deployment({
+      replicas: 3,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      updatedReplicas: 3,
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' }],
+    });
     const st = computeStatus({ cr: cr(), size: 3, deployment: d, pods: [], now });
-    expect(cond(st, 'Degraded')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded', message: 'too slow' });
+    expect(cond(st, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ProgressDeadlineExceeded',
+      message: 'too slow',
+    });
   });
 
   it('treats size 0 as available', () => {
@@ -60,7 +118,11 @@ describe('computeStatus', () => {
   });
 
   it('keeps lastTransitionTime while a condition keeps its status, so an unchanged state is not rewritten', () => {
-    const input = { size: 3, deployment: deployment({ replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 }), pods: [pod('a')] };
+    const input = {
+      size: 3,
+      deployment: deployment({ replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 }),
+      pods: [pod('a')],
+    };
     const first = computeStatus({ ...input, cr: cr(), now });
     const later = computeStatus({ ...input, cr: cr(first), now: new Date('2026-01-02T00:00:00Z') });
     expect(sameStatus(later, first)).toBe(true);

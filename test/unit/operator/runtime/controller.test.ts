@@ -4,7 +4,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { Store } from '../../../../operator/runtime/cache/store';
-import { Controller, runWorkers, type ControllerMetrics, type ReconcileOutcome } from '../../../../operator/runtime/controller';
+import {
+  Controller,
+  runWorkers,
+  type ControllerMetrics,
+  type ReconcileOutcome,
+} from '../../../../operator/runtime/controller';
 import { TerminalError, isTerminalApiError, httpStatus } from '../../../../operator/runtime/errors';
 import { DEFAULT_OPTIONS } from '../../../../operator/runtime/flags';
 import { delayed, enqueueForObject, enqueueForOwner, enqueueMapped } from '../../../../operator/runtime/handler';
@@ -141,19 +146,27 @@ describe('runWorkers', () => {
   });
 });
 
-
 describe('runWorkers with terminal errors', () => {
   it('logs a TerminalError, counts it as an error and does not retry the key', async () => {
     const lines: any[] = [];
     const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
     const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(5, 1000), log });
     const outcomes: ReconcileOutcome[] = [];
-    const metrics: ControllerMetrics = { setMaxConcurrent: () => {}, activeWorkers: () => {}, reconciled: (r) => void outcomes.push(r) };
+    const metrics: ControllerMetrics = {
+      setMaxConcurrent: () => {},
+      activeWorkers: () => {},
+      reconciled: (r) => void outcomes.push(r),
+    };
     let calls = 0;
-    const run = runWorkers(q, 1, async () => {
-      calls++;
-      throw new TerminalError('spec.size is negative');
-    }, { metrics });
+    const run = runWorkers(
+      q,
+      1,
+      async () => {
+        calls++;
+        throw new TerminalError('spec.size is negative');
+      },
+      { metrics },
+    );
     q.add('ns/bad');
     await until(() => outcomes.length === 1);
     await wait(60); // a retry with backoff would have come after 5 ms
@@ -162,23 +175,51 @@ describe('runWorkers with terminal errors', () => {
     expect(calls).toBe(1);
     expect(outcomes).toEqual(['error']);
     expect(q.numRequeues('ns/bad')).toBe(0);
-    expect(lines).toEqual([expect.objectContaining({ level: 'error', msg: 'reconcile failed with a terminal error, not retrying', key: 'ns/bad', namespace: 'ns', name: 'bad', error: 'spec.size is negative' })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'reconcile failed with a terminal error, not retrying',
+        key: 'ns/bad',
+        namespace: 'ns',
+        name: 'bad',
+        error: 'spec.size is negative',
+      }),
+    ]);
   });
 
-  it('logs a failed reconcile with the object, the HTTP status, the server\'s reason and message', async () => {
+  it("logs a failed reconcile with the object, the HTTP status, the server's reason and message", async () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger({ write: (l) => void lines.push(JSON.parse(l)) });
     const q = new WorkQueue({ name: 't', backoff: new ExponentialBackoff(1000, 1000), log });
-    const message = 'services "cache" is forbidden: exceeded quota: services, requested: services=1, used: services=0, limited: services=0';
-    const run = runWorkers(q, 1, async () => {
-      throw new ApiException(403, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403, message }), { 'audit-id': 'x' });
-    }, { log });
+    const message =
+      'services "cache" is forbidden: exceeded quota: services, requested: services=1, used: services=0, limited: services=0';
+    const run = runWorkers(
+      q,
+      1,
+      async () => {
+        throw new ApiException(
+          403,
+          'Unknown API Status Code!',
+          JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403, message }),
+          { 'audit-id': 'x' },
+        );
+      },
+      { log },
+    );
     q.add('team-a/cache');
     await until(() => lines.some((l) => l.msg === 'reconcile failed'));
     q.shutDown();
     await run;
     const line = lines.find((l) => l.msg === 'reconcile failed');
-    expect(line).toMatchObject({ level: 'error', namespace: 'team-a', name: 'cache', httpStatus: 403, statusReason: 'Forbidden', error: message, retries: 0 });
+    expect(line).toMatchObject({
+      level: 'error',
+      namespace: 'team-a',
+      name: 'cache',
+      httpStatus: 403,
+      statusReason: 'Forbidden',
+      error: message,
+      retries: 0,
+    });
     expect(JSON.stringify(line)).not.toMatch(/HTTP-Code|audit-id/);
   });
 
@@ -202,7 +243,13 @@ const widget = (name: string, generation = 1, status?: object): KubeObject => ({
   metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation, resourceVersion: String(Math.random()) },
   status,
 });
-const ownerRef = (kind: string, name: string, apiVersion = `${GROUP}/v1`): OwnerReference => ({ apiVersion, kind, name, uid: `uid-${name}`, controller: true });
+const ownerRef = (kind: string, name: string, apiVersion = `${GROUP}/v1`): OwnerReference => ({
+  apiVersion,
+  kind,
+  name,
+  uid: `uid-${name}`,
+  controller: true,
+});
 const part = (name: string, owner?: OwnerReference): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
@@ -222,9 +269,19 @@ function widgetController() {
     },
   });
   controller
-    .watch(widgets, enqueueForObject({ create: 'high' }), or(specChanged, { update: (_old, cur) => cur.status?.note !== 'own write' }))
-    .watch(parts, enqueueForOwner({ group: GROUP, kind: 'Widget' }, { unowned: (p) => (widgets.get(keyOf(p)) ? [keyOf(p)] : []) }))
-    .watch(gadgets, enqueueMapped((g) => (g.metadata.labels?.widget ? [`ns/${g.metadata.labels.widget}`] : [])));
+    .watch(
+      widgets,
+      enqueueForObject({ create: 'high' }),
+      or(specChanged, { update: (_old, cur) => cur.status?.note !== 'own write' }),
+    )
+    .watch(
+      parts,
+      enqueueForOwner({ group: GROUP, kind: 'Widget' }, { unowned: (p) => (widgets.get(keyOf(p)) ? [keyOf(p)] : []) }),
+    )
+    .watch(
+      gadgets,
+      enqueueMapped((g) => (g.metadata.labels?.widget ? [`ns/${g.metadata.labels.widget}`] : [])),
+    );
   return { widgets, parts, gadgets, reconciled, controller };
 }
 
@@ -279,22 +336,37 @@ describe('Controller (generic)', () => {
 
   it('hands high-priority keys to workers before queued normal ones', async () => {
     const q = { keys: [] as string[][] };
-    const handler = enqueueForObject<KubeObject>({ create: 'high', update: (old, cur) => (specChanged.update!(old, cur) ? 'high' : 'normal') });
+    const handler = enqueueForObject<KubeObject>({
+      create: 'high',
+      update: (old, cur) => (specChanged.update!(old, cur) ? 'high' : 'normal'),
+    });
     const add = (key: string, priority = 'normal') => void q.keys.push([key, priority]);
     const queue = { add, addAfter: () => {} };
     handler.create!(widget('a'), queue);
     handler.update!(widget('a', 1), widget('a', 1), queue);
     handler.update!(widget('a', 1), widget('a', 2), queue);
     handler.delete!(widget('a'), queue);
-    expect(q.keys).toEqual([['ns/a', 'high'], ['ns/a', 'normal'], ['ns/a', 'high'], ['ns/a', 'normal']]);
+    expect(q.keys).toEqual([
+      ['ns/a', 'high'],
+      ['ns/a', 'normal'],
+      ['ns/a', 'high'],
+      ['ns/a', 'normal'],
+    ]);
   });
 
   it('delayed(): events within the delay collapse into one reconcile; a zero delay queues at once', async () => {
     const widgets = new Store<KubeObject>();
     const reconciled: string[] = [];
-    const controller = new Controller({ name: 'widget', workers: 2, reconcile: async (key) => void reconciled.push(key) });
+    const controller = new Controller({
+      name: 'widget',
+      workers: 2,
+      reconcile: async (key) => void reconciled.push(key),
+    });
     // updates are coalesced for 80 ms; deletes go at once
-    controller.watch(widgets, delayed(enqueueForObject<KubeObject>(), (event) => (event === 'delete' ? 0 : 80)));
+    controller.watch(
+      widgets,
+      delayed(enqueueForObject<KubeObject>(), (event) => (event === 'delete' ? 0 : 80)),
+    );
     const run = controller.start();
     widgets.upsert(widget('w1', 1));
     for (let i = 0; i < 5; i++) widgets.upsert(widget('w1', 1, { note: `n${i}` }));
@@ -311,7 +383,9 @@ describe('Controller (generic)', () => {
   });
 
   it('rejects a bad name or worker count', () => {
-    expect(() => new Controller({ name: 'Widget Controller', workers: 1, reconcile: async () => {} })).toThrow(/DNS label/);
+    expect(() => new Controller({ name: 'Widget Controller', workers: 1, reconcile: async () => {} })).toThrow(
+      /DNS label/,
+    );
     expect(() => new Controller({ name: 'widget', workers: 0, reconcile: async () => {} })).toThrow(/workers/);
   });
 });
@@ -344,6 +418,8 @@ describe('Manager registration', () => {
     expect(() => mgr.newController({ name: 'widget', reconcile: async () => {} })).toThrow(/already registered/);
     // the queue metrics carry the controller name
     one.queue.add('ns/a');
-    expect(await mgr.metrics.registry.getSingleMetricAsString('workqueue_adds_total')).toContain('workqueue_adds_total{name="widget",controller="widget"} 1');
+    expect(await mgr.metrics.registry.getSingleMetricAsString('workqueue_adds_total')).toContain(
+      'workqueue_adds_total{name="widget",controller="widget"} 1',
+    );
   });
 });

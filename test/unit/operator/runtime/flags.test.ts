@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_OPTIONS, ENVIRONMENT, FlagError, parseCommandLine, parseDuration, parseManagerFlags, usage } from '../../../../operator/runtime/flags';
+import {
+  DEFAULT_OPTIONS,
+  ENVIRONMENT,
+  FlagError,
+  parseCommandLine,
+  parseDuration,
+  parseManagerFlags,
+  usage,
+} from '../../../../operator/runtime/flags';
 
 describe('parseManagerFlags', () => {
   it('returns controller-runtime defaults for no flags and no environment', () => {
@@ -45,13 +53,19 @@ describe('parseManagerFlags', () => {
   });
 
   it('accepts Go-style single-dash flags and --leader-elect=true|false', () => {
-    expect(parseManagerFlags(['-leader-elect=true', '-leader-election-id=x'], { POD_NAMESPACE: 'ns' }).leaderElect).toBe(true);
+    expect(
+      parseManagerFlags(['-leader-elect=true', '-leader-election-id=x'], { POD_NAMESPACE: 'ns' }).leaderElect,
+    ).toBe(true);
     expect(parseManagerFlags(['--leader-elect=false'], {}, { leaderElect: true }).leaderElect).toBe(false);
     expect(parseManagerFlags(['--no-leader-elect'], {}, { leaderElect: true }).leaderElect).toBe(false);
   });
 
   it('lets the program supply defaults (e.g. its leader election ID)', () => {
-    const opts = parseManagerFlags(['--leader-elect'], { POD_NAMESPACE: 'memcached-operator-system' }, { leaderElectionId: 'id.example.com' });
+    const opts = parseManagerFlags(
+      ['--leader-elect'],
+      { POD_NAMESPACE: 'memcached-operator-system' },
+      { leaderElectionId: 'id.example.com' },
+    );
     expect(opts.leaderElectionId).toBe('id.example.com');
     expect(opts.leaderElectionNamespace).toBe('memcached-operator-system');
   });
@@ -62,7 +76,9 @@ describe('parseManagerFlags', () => {
     expect(parseManagerFlags([], { WATCH_NAMESPACE: ' a, b,,a ,c ' }).watchNamespaces).toEqual(['a', 'b', 'c']);
     expect(parseManagerFlags([], { POD_NAMESPACE: 'ops' }).podNamespace).toBe('ops');
     expect(parseManagerFlags([], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace).toBe('ops');
-    expect(parseManagerFlags(['--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace).toBe('x');
+    expect(parseManagerFlags(['--leader-election-namespace=x'], { POD_NAMESPACE: 'ops' }).leaderElectionNamespace).toBe(
+      'x',
+    );
   });
 
   it('accepts numeric zap levels', () => {
@@ -94,9 +110,12 @@ describe('parseManagerFlags', () => {
 });
 
 describe('parseCommandLine: --help and --version', () => {
-  it.each([['--help'], ['-h'], ['-help'], ['--zap-log-level=loud', '--help'], ['--bogus', '-h']])('%j asks for help (even next to a bad flag)', (...argv) => {
-    expect(parseCommandLine(argv, {})).toEqual({ action: 'help' });
-  });
+  it.each([['--help'], ['-h'], ['-help'], ['--zap-log-level=loud', '--help'], ['--bogus', '-h']])(
+    '%j asks for help (even next to a bad flag)',
+    (...argv) => {
+      expect(parseCommandLine(argv, {})).toEqual({ action: 'help' });
+    },
+  );
 
   it.each([['--version'], ['-version'], ['--leader-elect', '--version']])('%j asks for the version', (...argv) => {
     expect(parseCommandLine(argv, {})).toEqual({ action: 'version' });
@@ -119,20 +138,39 @@ describe('usage', () => {
   it('lists every flag the parser accepts, and only those (plus --help and --version)', () => {
     const accepted = listed.filter((f) => f !== 'help' && f !== 'version');
     for (const flag of accepted) {
-      expect(() => parseManagerFlags([`--${flag}${flag === 'leader-elect' ? '=false' : '=1'}`], {})).not.toThrow(/Unknown option/);
+      expect(() => parseManagerFlags([`--${flag}${flag === 'leader-elect' ? '=false' : '=1'}`], {})).not.toThrow(
+        /Unknown option/,
+      );
     }
-    expect(accepted).toEqual(['leader-elect', 'leader-election-id', 'leader-election-namespace', 'health-probe-bind-address', 'metrics-bind-address', 'zap-log-level', 'max-concurrent-reconciles', 'sync-period']);
+    expect(accepted).toEqual([
+      'leader-elect',
+      'leader-election-id',
+      'leader-election-namespace',
+      'health-probe-bind-address',
+      'metrics-bind-address',
+      'zap-log-level',
+      'max-concurrent-reconciles',
+      'sync-period',
+    ]);
     expect(listed).toEqual([...accepted, 'help', 'version']);
   });
 
-  it('shows the defaults in effect (the program\'s own included) and every environment variable', () => {
+  it("shows the defaults in effect (the program's own included) and every environment variable", () => {
     expect(text).toMatch(/^Usage: memcached-operator \[flags\]$/m);
     expect(text).toMatch(/--leader-election-id <name> .*\(default lease-id\)$/m);
     expect(text).toMatch(/--health-probe-bind-address <addr> .*\(default :8081\)$/m);
     expect(text).toMatch(/--sync-period <duration> .*\(default 10h\)$/m);
     expect(text).toMatch(/--max-concurrent-reconciles <n> .*\(default 1\)$/m);
     for (const [variable] of ENVIRONMENT) expect(text).toMatch(new RegExp(`^  ${variable} `, 'm'));
-    expect(ENVIRONMENT.map(([v]) => v)).toEqual(expect.arrayContaining(['WATCH_NAMESPACE', 'POD_NAMESPACE', 'MEMCACHED_IMAGE', 'MEMCACHED_GROUP_DOMAIN', 'KUBECONFIG']));
+    expect(ENVIRONMENT.map(([v]) => v)).toEqual(
+      expect.arrayContaining([
+        'WATCH_NAMESPACE',
+        'POD_NAMESPACE',
+        'MEMCACHED_IMAGE',
+        'MEMCACHED_GROUP_DOMAIN',
+        'KUBECONFIG',
+      ]),
+    );
     expect(text).toMatch(/^ {2}MEMCACHED_IMAGE .*\(default memcached:1\)$/m);
   });
 });

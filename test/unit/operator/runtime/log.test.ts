@@ -4,7 +4,11 @@ import { createLogger, parseLogLevel, type LoggerOptions } from '../../../../ope
 
 function capture(options: LoggerOptions = {}) {
   const lines: string[] = [];
-  const log = createLogger({ now: () => new Date('2025-01-02T03:04:05.678Z'), write: (l) => lines.push(l), ...options });
+  const log = createLogger({
+    now: () => new Date('2025-01-02T03:04:05.678Z'),
+    write: (l) => lines.push(l),
+    ...options,
+  });
   const entries = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   return { log, lines, entries };
 }
@@ -71,7 +75,12 @@ describe('createLogger', () => {
     const child = log.child({ controller: 'memcached' }, 'memcached');
     child.child({ reconcileID: 'x' }).info('reconciling');
     log.info('parent');
-    expect(entries()[0]).toMatchObject({ logger: 'controller.memcached', a: 1, controller: 'memcached', reconcileID: 'x' });
+    expect(entries()[0]).toMatchObject({
+      logger: 'controller.memcached',
+      a: 1,
+      controller: 'memcached',
+      reconcileID: 'x',
+    });
     expect(entries()[1]).not.toHaveProperty('controller');
     expect(capture().log.child({}, 'only').enabled('info')).toBe(true);
   });
@@ -93,30 +102,55 @@ describe('createLogger', () => {
     expect(String(entries()[0].stacktrace)).toContain('Error: boom');
   });
 
-  describe('API errors: the server\'s reason and message, never the client\'s dump', () => {
+  describe("API errors: the server's reason and message, never the client's dump", () => {
     // What client-node's generated APIs throw for a 403: status, "Unknown API Status Code!", the
     // Status object as text and the response headers, all in one multi-line message.
     const status = {
-      kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403,
-      message: 'deployments.apps "cache" is forbidden: User "system:serviceaccount:op:op" cannot patch resource "deployments" in API group "apps" in the namespace "team-a"',
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'Forbidden',
+      code: 403,
+      message:
+        'deployments.apps "cache" is forbidden: User "system:serviceaccount:op:op" cannot patch resource "deployments" in API group "apps" in the namespace "team-a"',
     };
-    const forbidden = new ApiException(403, 'Unknown API Status Code!', JSON.stringify(status), { 'content-type': 'application/json', 'audit-id': 'abc' });
+    const forbidden = new ApiException(403, 'Unknown API Status Code!', JSON.stringify(status), {
+      'content-type': 'application/json',
+      'audit-id': 'abc',
+    });
 
     it('an ApiException becomes error (the message), httpStatus and statusReason; one line, no headers', () => {
       expect(forbidden.message).toMatch(/^HTTP-Code: 403\nMessage: Unknown API Status Code!\nBody: /);
       const { log, lines, entries } = capture();
       log.error('reconcile failed', forbidden, { namespace: 'team-a', name: 'cache' });
       expect(entries()[0]).toEqual({
-        ts: '2025-01-02T03:04:05.678Z', level: 'error', msg: 'reconcile failed',
-        error: status.message, httpStatus: 403, statusReason: 'Forbidden', namespace: 'team-a', name: 'cache',
+        ts: '2025-01-02T03:04:05.678Z',
+        level: 'error',
+        msg: 'reconcile failed',
+        error: status.message,
+        httpStatus: 403,
+        statusReason: 'Forbidden',
+        namespace: 'team-a',
+        name: 'cache',
       });
       expect(lines[0]).not.toMatch(/HTTP-Code|Unknown API Status Code|audit-id|Headers/);
     });
 
-    it('a parsed Status body (the runtime\'s own requests) and a body that is not a Status', () => {
+    it("a parsed Status body (the runtime's own requests) and a body that is not a Status", () => {
       const { log, entries } = capture();
-      log.error('list failed', new ApiException(410, 'GET /api/v1/pods: too old', { kind: 'Status', reason: 'Expired', message: 'too old resource version: 1 (5)', code: 410 }, {}));
-      log.error('list failed', new ApiException(502, 'GET /api/v1/pods: <html>bad gateway</html>', '<html>bad gateway</html>', {}));
+      log.error(
+        'list failed',
+        new ApiException(
+          410,
+          'GET /api/v1/pods: too old',
+          { kind: 'Status', reason: 'Expired', message: 'too old resource version: 1 (5)', code: 410 },
+          {},
+        ),
+      );
+      log.error(
+        'list failed',
+        new ApiException(502, 'GET /api/v1/pods: <html>bad gateway</html>', '<html>bad gateway</html>', {}),
+      );
       expect(entries().map(({ error, httpStatus, statusReason }) => ({ error, httpStatus, statusReason }))).toEqual([
         { error: 'too old resource version: 1 (5)', httpStatus: 410, statusReason: 'Expired' },
         { error: 'GET /api/v1/pods: <html>bad gateway</html>', httpStatus: 502, statusReason: 'Bad Gateway' },
@@ -125,7 +159,10 @@ describe('createLogger', () => {
 
     it('a network failure names its cause; the debug stack trace starts with the message, not the dump', () => {
       const { log, entries } = capture({ level: -1 });
-      log.error('list failed', new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 10.0.0.1:443') }));
+      log.error(
+        'list failed',
+        new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 10.0.0.1:443') }),
+      );
       log.error('reconcile failed', forbidden);
       const [network, api] = entries();
       expect(network).toMatchObject({ error: 'fetch failed: connect ECONNREFUSED 10.0.0.1:443' });

@@ -69,7 +69,9 @@ describe('RuntimeMetrics', () => {
     expect(samples(text, 'controller_runtime_max_concurrent_reconciles')).toEqual([
       'controller_runtime_max_concurrent_reconciles{controller="memcached"} 2',
     ]);
-    expect(samples(text, 'controller_runtime_active_workers')).toEqual(['controller_runtime_active_workers{controller="memcached"} 1']);
+    expect(samples(text, 'controller_runtime_active_workers')).toEqual([
+      'controller_runtime_active_workers{controller="memcached"} 1',
+    ]);
   });
 
   it('wires a WorkQueue to the workqueue_* series, including in-flight gauges at scrape time', async () => {
@@ -80,7 +82,9 @@ describe('RuntimeMetrics', () => {
     q.add('ns/a');
     let text = await m.registry.metrics();
     expect(samples(text, 'workqueue_depth')).toEqual(['workqueue_depth{name="memcached",controller="memcached"} 2']);
-    expect(samples(text, 'workqueue_adds_total')).toEqual(['workqueue_adds_total{name="memcached",controller="memcached"} 2']);
+    expect(samples(text, 'workqueue_adds_total')).toEqual([
+      'workqueue_adds_total{name="memcached",controller="memcached"} 2',
+    ]);
 
     await q.get();
     await new Promise((r) => setTimeout(r, 20));
@@ -97,7 +101,9 @@ describe('RuntimeMetrics', () => {
     q.addRateLimited('ns/a');
     q.shutDown();
     text = await m.registry.metrics();
-    expect(samples(text, 'workqueue_retries_total')).toEqual(['workqueue_retries_total{name="memcached",controller="memcached"} 1']);
+    expect(samples(text, 'workqueue_retries_total')).toEqual([
+      'workqueue_retries_total{name="memcached",controller="memcached"} 1',
+    ]);
     expect(samples(text, 'workqueue_work_duration_seconds_count')).toEqual([
       'workqueue_work_duration_seconds_count{name="memcached",controller="memcached"} 1',
     ]);
@@ -110,7 +116,9 @@ describe('RuntimeMetrics', () => {
     const m = new RuntimeMetrics({ defaultMetrics: false });
     const le = m.leaderElection('86f835c3.example.com');
     let text = await m.registry.metrics();
-    expect(samples(text, 'leader_election_master_status')).toEqual(['leader_election_master_status{name="86f835c3.example.com"} 0']);
+    expect(samples(text, 'leader_election_master_status')).toEqual([
+      'leader_election_master_status{name="86f835c3.example.com"} 0',
+    ]);
     le.setLeader(true);
     const inf = m.informer('memcacheds.cache.example.com');
     inf.listed();
@@ -118,7 +126,9 @@ describe('RuntimeMetrics', () => {
     inf.event('BOOKMARK');
     inf.objects(3);
     text = await m.registry.metrics();
-    expect(samples(text, 'leader_election_master_status')).toEqual(['leader_election_master_status{name="86f835c3.example.com"} 1']);
+    expect(samples(text, 'leader_election_master_status')).toEqual([
+      'leader_election_master_status{name="86f835c3.example.com"} 1',
+    ]);
     expect(text).toContain('informer_lists_total{resource="memcacheds.cache.example.com"} 1');
     expect(text).toContain('informer_watch_restarts_total{resource="memcacheds.cache.example.com",reason="timeout"} 1');
     expect(text).toContain('informer_watch_events_total{resource="memcacheds.cache.example.com",type="BOOKMARK"} 1');

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { runWorkers, type ControllerMetrics, type ReconcileOutcome } from '../../../../operator/runtime/controller';
-import { ExponentialBackoff, WorkQueue, type InFlightStats, type WorkQueueMetrics } from '../../../../operator/runtime/workqueue';
+import {
+  ExponentialBackoff,
+  WorkQueue,
+  type InFlightStats,
+  type WorkQueueMetrics,
+} from '../../../../operator/runtime/workqueue';
 import { sleep as wait } from '../../../support/wait';
 import { gate, tick } from './gate';
 
@@ -213,7 +218,8 @@ describe('WorkQueue metric hooks', () => {
     const q = new WorkQueue({ name: 't', metrics: queueMetrics, backoff: new ExponentialBackoff(5, 5) });
     const hold = gate();
     let calls = 0;
-    const run = runWorkers(q, 
+    const run = runWorkers(
+      q,
       2,
       async (key) => {
         calls++;

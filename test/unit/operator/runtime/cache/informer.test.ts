@@ -144,7 +144,8 @@ async function setup(options: Partial<InformerOptions> = {}) {
   });
   informer.addEventHandler({
     onAdd: (o) => events.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
-    onUpdate: (old, o) => events.push(`update ${o.metadata.name}@${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`),
+    onUpdate: (old, o) =>
+      events.push(`update ${o.metadata.name}@${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`),
     onDelete: (o) => events.push(`delete ${o.metadata.name}`),
   });
   informers.push(informer);
@@ -162,9 +163,12 @@ describe('resource paths and keys', () => {
     expect(resourcePath(PODS)).toBe('/api/v1/pods');
     const memcached = { group: 'cache.example.com', version: 'v1alpha1', plural: 'memcacheds', namespaced: true };
     expect(resourcePath(memcached, 'x')).toBe('/apis/cache.example.com/v1alpha1/namespaces/x/memcacheds');
-    expect(resourcePath({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', namespaced: false }, 'x')).toBe(
-      '/apis/rbac.authorization.k8s.io/v1/clusterroles',
-    );
+    expect(
+      resourcePath(
+        { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', namespaced: false },
+        'x',
+      ),
+    ).toBe('/apis/rbac.authorization.k8s.io/v1/clusterroles');
     expect(objectKey('ns', 'n')).toBe('ns/n');
     expect(objectKey(undefined, 'n')).toBe('n');
   });
@@ -234,7 +238,14 @@ describe('Informer', () => {
     await until(() => api.watches.length === 1);
     api.objects.set(NS_A, [pod('a', 'p1', '10'), pod('a', 'p3', '12')]);
     api.listRV = '200';
-    api.send(NS_A, 'ERROR', { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version: 100 (150)' });
+    api.send(NS_A, 'ERROR', {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code: 410,
+      reason: 'Expired',
+      message: 'too old resource version: 100 (150)',
+    });
     await until(() => api.watches.length === 2);
     expect(api.lists).toHaveLength(2);
     expect(api.watches[1].query.get('resourceVersion')).toBe('200');
@@ -249,13 +260,27 @@ describe('Informer', () => {
     informer.start();
     await informer.waitForSync();
     await until(() => api.watches.length === 1);
-    api.send(NS_A, 'ERROR', { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version: 100 (150)' });
+    api.send(NS_A, 'ERROR', {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code: 410,
+      reason: 'Expired',
+      message: 'too old resource version: 100 (150)',
+    });
     await until(() => api.watches.length === 2);
     const lines = logs.map((l) => JSON.parse(l));
     const at = (level: string) => lines.filter((l) => l.level === level).map((l) => l.msg);
     expect(at('info')).toEqual(['restarting watch', 'watch expired (410 Gone), relisting', 'relisted']);
     expect(lines.find((l) => l.msg === 'relisted')).toMatchObject({ count: 1, namespace: 'a', resource: 'pods' });
-    expect(lines.filter((l) => l.level === 'error')).toEqual([expect.objectContaining({ msg: 'watch failed', httpStatus: 500, statusReason: 'Internal Server Error', error: expect.stringMatching(/^(boom|Internal Server Error)$/) })]);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([
+      expect.objectContaining({
+        msg: 'watch failed',
+        httpStatus: 500,
+        statusReason: 'Internal Server Error',
+        error: expect.stringMatching(/^(boom|Internal Server Error)$/),
+      }),
+    ]);
     expect(logs.join('')).not.toMatch(/HTTP-Code|informer\.informer/);
   });
 
@@ -294,7 +319,12 @@ describe('Informer', () => {
       expect.arrayContaining(['handler bug', 'async handler bug']),
     );
     // Each names the object it failed on.
-    expect(errors.filter((l) => l.msg === 'event handler failed').map((l) => `${l.namespace}/${l.name}`).sort()).toEqual(['a/p1', 'a/p1', 'a/p2', 'a/p2']);
+    expect(
+      errors
+        .filter((l) => l.msg === 'event handler failed')
+        .map((l) => `${l.namespace}/${l.name}`)
+        .sort(),
+    ).toEqual(['a/p1', 'a/p1', 'a/p2', 'a/p2']);
   });
 
   it('retries a failing list with backoff and only then reports synced', async () => {
@@ -302,7 +332,8 @@ describe('Informer', () => {
     let failures = 2;
     const handle = api['handle'].bind(api);
     api['handle'] = (req: IncomingMessage, res: ServerResponse) => {
-      if (!req.url!.includes('watch=true') && failures-- > 0) return void res.writeHead(503).end('{"message":"unavailable"}');
+      if (!req.url!.includes('watch=true') && failures-- > 0)
+        return void res.writeHead(503).end('{"message":"unavailable"}');
       handle(req, res);
     };
     informer.start();
@@ -336,12 +367,19 @@ describe('Informer', () => {
 
   it('maintains indexes through adds, updates and deletes', async () => {
     const { informer, events } = await setup();
-    const owner = (uid: string) => ({ ownerReferences: [{ apiVersion: 'v1', kind: 'M', name: uid, uid, controller: true }] });
+    const owner = (uid: string) => ({
+      ownerReferences: [{ apiVersion: 'v1', kind: 'M', name: uid, uid, controller: true }],
+    });
     api.objects.set(NS_A, [pod('a', 'p1', '10', owner('m1')), pod('a', 'p2', '11', owner('m1'))]);
     informer.addIndex('owner', controllerUidIndex);
     informer.start();
     await informer.waitForSync();
-    expect(informer.byIndex('owner', 'm1').map((o) => o.metadata.name).sort()).toEqual(['p1', 'p2']);
+    expect(
+      informer
+        .byIndex('owner', 'm1')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['p1', 'p2']);
     await until(() => api.watches.length === 1);
     api.send(NS_A, 'MODIFIED', pod('a', 'p2', '101', owner('m2')));
     api.send(NS_A, 'DELETED', pod('a', 'p1', '102', owner('m1')));
@@ -375,7 +413,9 @@ describe('Informer', () => {
   });
 
   it('keeps only what the transform keeps; by default every object loses its managedFields', async () => {
-    const managed = { managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': {} } }] } as Partial<Pod['metadata']>;
+    const managed = {
+      managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': {} } }],
+    } as Partial<Pod['metadata']>;
     const { informer } = await setup();
     api.objects.set(NS_A, [pod('a', 'p1', '10', managed)]);
     informer.start();
@@ -391,7 +431,13 @@ describe('Informer', () => {
       kubeConfig: api.kubeConfig(),
       resource: PODS,
       namespaces: ['a'],
-      transform: (o: Pod) => ({ metadata: { name: o.metadata.name, namespace: o.metadata.namespace, resourceVersion: o.metadata.resourceVersion } }),
+      transform: (o: Pod) => ({
+        metadata: {
+          name: o.metadata.name,
+          namespace: o.metadata.namespace,
+          resourceVersion: o.metadata.resourceVersion,
+        },
+      }),
     });
     informers.push(slim);
     slim.start();
@@ -405,7 +451,12 @@ describe('Informer', () => {
     let exists = false;
     const handle = api['handle'].bind(api);
     api['handle'] = (req: IncomingMessage, res: ServerResponse) => {
-      if (!exists) return void res.writeHead(404).end('{"kind":"Status","code":404,"reason":"NotFound","message":"the server could not find the requested resource"}');
+      if (!exists)
+        return void res
+          .writeHead(404)
+          .end(
+            '{"kind":"Status","code":404,"reason":"NotFound","message":"the server could not find the requested resource"}',
+          );
       handle(req, res);
     };
     api.objects.set(NS_A, [pod('a', 'p1', '10')]);

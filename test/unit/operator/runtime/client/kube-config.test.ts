@@ -53,7 +53,10 @@ describe('reuseConnections', () => {
     const kc = reuseConnections(kubeConfig());
     const before = handshakes;
     for (let i = 0; i < 20; i++) {
-      const body = await kubeRequest<{ path: string; auth: string }>(kc, { method: 'GET', path: `/api/v1/namespaces/n${i}` });
+      const body = await kubeRequest<{ path: string; auth: string }>(kc, {
+        method: 'GET',
+        path: `/api/v1/namespaces/n${i}`,
+      });
       expect(body).toMatchObject({ path: `/api/v1/namespaces/n${i}`, auth: 'Bearer secret-token' });
     }
     // undici may open a second HTTP/1.1 connection while the first response is still being

@@ -15,7 +15,9 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    clusters: [
+      { name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
+    ],
     users: [{ name: 'u' }],
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
@@ -39,8 +41,14 @@ describe('watchStream', () => {
       setTimeout(() => res.end('IFIED","object":{"metadata":{"name":"b"}}}\n'), 300);
     });
     const events: string[] = [];
-    await watchStream(kc, { path: '/api/v1/pods', query: { resourceVersion: '5', timeoutSeconds: 400 }, signal: new AbortController().signal }, (type, o) =>
-      events.push(`${type} ${(o as { metadata: { name: string } }).metadata.name}`),
+    await watchStream(
+      kc,
+      {
+        path: '/api/v1/pods',
+        query: { resourceVersion: '5', timeoutSeconds: 400 },
+        signal: new AbortController().signal,
+      },
+      (type, o) => events.push(`${type} ${(o as { metadata: { name: string } }).metadata.name}`),
     );
     expect(events).toEqual(['ADDED a', 'MODIFIED b']);
     expect(query?.get('watch')).toBe('true');
@@ -48,8 +56,15 @@ describe('watchStream', () => {
   });
 
   it('rejects with the HTTP status of a refused watch', async () => {
-    const kc = await serve((_req, res) => void res.writeHead(404).end('{"kind":"Status","code":404,"message":"the server could not find the requested resource"}'));
-    await expect(watchStream(kc, { path: '/apis/x/v1/things', signal: new AbortController().signal }, () => {})).rejects.toMatchObject({
+    const kc = await serve(
+      (_req, res) =>
+        void res
+          .writeHead(404)
+          .end('{"kind":"Status","code":404,"message":"the server could not find the requested resource"}'),
+    );
+    await expect(
+      watchStream(kc, { path: '/apis/x/v1/things', signal: new AbortController().signal }, () => {}),
+    ).rejects.toMatchObject({
       code: 404,
       message: expect.stringContaining('the server could not find the requested resource'),
     });
@@ -57,7 +72,13 @@ describe('watchStream', () => {
 
   it('bounds only the wait for an answer (TimeoutError), not the silence of an open watch', async () => {
     const silent = await serve(() => {}); // never answers
-    await expect(watchStream(silent, { path: '/api/v1/pods', signal: new AbortController().signal, connectTimeoutMs: 150 }, () => {})).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(
+      watchStream(
+        silent,
+        { path: '/api/v1/pods', signal: new AbortController().signal, connectTimeoutMs: 150 },
+        () => {},
+      ),
+    ).rejects.toMatchObject({ name: 'TimeoutError' });
     server?.closeAllConnections();
     await new Promise((r) => server!.close(r));
 
@@ -67,7 +88,11 @@ describe('watchStream', () => {
       setTimeout(() => res.end('{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}\n'), 400);
     });
     const types: string[] = [];
-    await watchStream(quiet, { path: '/api/v1/pods', signal: new AbortController().signal, connectTimeoutMs: 150 }, (t) => types.push(t));
+    await watchStream(
+      quiet,
+      { path: '/api/v1/pods', signal: new AbortController().signal, connectTimeoutMs: 150 },
+      (t) => types.push(t),
+    );
     expect(types).toEqual(['BOOKMARK']);
   });
 

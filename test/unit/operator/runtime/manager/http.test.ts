@@ -89,7 +89,11 @@ describe('probe server', () => {
   });
 
   it('fails /healthz when the event loop heartbeat is stale', async () => {
-    const probes = await startProbeServer({ bindAddress: '127.0.0.1:0', heartbeatIntervalMs: 1000, heartbeatStaleMs: 30 });
+    const probes = await startProbeServer({
+      bindAddress: '127.0.0.1:0',
+      heartbeatIntervalMs: 1000,
+      heartbeatStaleMs: 30,
+    });
     closers.push(() => probes.close());
     const busyUntil = performance.now() + 60;
     while (performance.now() < busyUntil) {

@@ -6,7 +6,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { LeaderElector, defaultIdentity, type LeaderElectorOptions } from '../../../../../operator/runtime/manager/leader-election';
+import {
+  LeaderElector,
+  defaultIdentity,
+  type LeaderElectorOptions,
+} from '../../../../../operator/runtime/manager/leader-election';
 import { RuntimeMetrics } from '../../../../../operator/runtime/metrics';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,7 +18,13 @@ const LEASE_PATH = '/apis/coordination.k8s.io/v1/namespaces/ops/leases/my-lock';
 
 interface StoredLease {
   metadata: { name: string; namespace: string; resourceVersion: string };
-  spec: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string; leaseTransitions?: number };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    renewTime?: string;
+    acquireTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
 class FakeLeases {
@@ -55,11 +65,13 @@ class FakeLeases {
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    const status = (code: number, reason: string) => reply(code, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message: reason });
+    const status = (code: number, reason: string) =>
+      reply(code, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message: reason });
     const user = (req.headers.authorization ?? '').replace('Bearer ', '');
     if (this.failing.has(user)) return status(500, 'InternalError');
     const body = text ? (JSON.parse(text) as StoredLease) : undefined;
-    if (req.method === 'GET' && req.url === LEASE_PATH) return this.lease ? reply(200, this.lease) : status(404, 'NotFound');
+    if (req.method === 'GET' && req.url === LEASE_PATH)
+      return this.lease ? reply(200, this.lease) : status(404, 'NotFound');
     if (req.method === 'POST' && req.url === LEASE_PATH.replace('/my-lock', '')) {
       if (this.lease) return status(409, 'AlreadyExists');
       this.lease = { ...body!, metadata: { ...body!.metadata, resourceVersion: String(++this.rv) } };
