@@ -214,12 +214,18 @@ function startController(name: string, args: string[]): Component {
   return c;
 }
 
-/** The GitRepository and Kustomization of docs/gitops.md (the block after the flux-objects marker). */
+/**
+ * The GitRepository and Kustomization that README.md and docs/gitops.md show (the block after
+ * the flux-objects marker). Both must show the same block, so what users copy is what runs here.
+ */
 function documentedFluxObjects(): Obj[] {
-  const doc = readFileSync(join(ROOT, 'docs', 'gitops.md'), 'utf8');
-  const m = /<!-- flux-objects:[^>]*-->\s*```yaml\n([\s\S]*?)```/.exec(doc);
-  if (!m) throw new Error('docs/gitops.md has no ```yaml block after a <!-- flux-objects: ... --> marker');
-  return parseAllDocuments(m[1]).map((d) => d.toJS() as Obj);
+  const blocks = ['README.md', join('docs', 'gitops.md')].map((file) => {
+    const m = /<!-- flux-objects:[^>]*-->\s*```yaml\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, file), 'utf8'));
+    if (!m) throw new Error(`${file} has no \`\`\`yaml block after a <!-- flux-objects: ... --> marker`);
+    return m[1];
+  });
+  expect(blocks[0]).toBe(blocks[1]);
+  return parseAllDocuments(blocks[0]).map((d) => d.toJS() as Obj);
 }
 
 // ---------------------------------------------------------------------------------------
