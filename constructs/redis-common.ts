@@ -192,3 +192,17 @@ export function standaloneRedisContainer(cfg: RedisCommon, data: kplus.Volume): 
     volumeMounts: [{ path: '/data', volume: data }],
   };
 }
+
+/**
+ * Pod anti-affinity that spreads a workload's pods over nodes by hostname: `soft` prefers
+ * distinct nodes (pods still schedule on a one-node cluster), `hard` requires them.
+ */
+export function spreadOverNodes(selector: Record<string, string>, mode: 'soft' | 'hard' = 'soft') {
+  const term = { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } };
+  return {
+    podAntiAffinity:
+      mode === 'hard'
+        ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+        : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
+  };
+}

@@ -21,6 +21,7 @@ import {
   ingressPolicy,
   memoryConf,
   redisLabels,
+  spreadOverNodes,
 } from './redis-common';
 import { toKubeResources } from './resources';
 import { configChecksum, fillTemplate } from './template';
@@ -136,19 +137,7 @@ export class RedisStatefulSetChart extends Chart {
             automountServiceAccountToken: false,
             securityContext: restrictedPodSpec(REDIS_UID),
             terminationGracePeriodSeconds: 30,
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  {
-                    weight: 100,
-                    podAffinityTerm: {
-                      topologyKey: 'kubernetes.io/hostname',
-                      labelSelector: { matchLabels: labels.selector },
-                    },
-                  },
-                ],
-              },
-            },
+            affinity: spreadOverNodes(labels.selector),
             containers: [
               {
                 name: 'redis',

@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { restrictedContainerSpec, restrictedPodSpec } from '../hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from '../labels';
 import { withDefaults } from '../props';
-import { REDIS_PORT } from '../redis-common';
+import { REDIS_PORT, spreadOverNodes } from '../redis-common';
 import { toKubeResources } from '../resources';
 import { configChecksum, fillTemplate } from '../template';
 import type { Resources } from '../validation';
@@ -110,19 +110,7 @@ export class RedisMasterProxy extends Construct {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             securityContext: restrictedPodSpec(HAPROXY_UID),
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  {
-                    weight: 100,
-                    podAffinityTerm: {
-                      topologyKey: 'kubernetes.io/hostname',
-                      labelSelector: { matchLabels: selector },
-                    },
-                  },
-                ],
-              },
-            },
+            affinity: spreadOverNodes(selector),
             containers: [
               {
                 name: 'haproxy',

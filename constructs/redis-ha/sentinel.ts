@@ -14,7 +14,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { restrictedContainerSpec, restrictedPodSpec } from '../hardening';
 import { imageVersion, recommendedLabels, selectorLabels } from '../labels';
-import { REDIS_PORT, REDIS_UID, REPLICATED_REDIS_CONF, memoryConf } from '../redis-common';
+import { REDIS_PORT, REDIS_UID, REPLICATED_REDIS_CONF, memoryConf, spreadOverNodes } from '../redis-common';
 import { toKubeResources } from '../resources';
 import { withDefaults } from '../props';
 import { configChecksum, fillTemplate } from '../template';
@@ -200,8 +200,6 @@ export class RedisSentinelStatefulSet extends Construct {
       periodSeconds: q.periodSeconds,
       failureThreshold: q.failureThreshold,
     });
-    const affinityTerm = { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } };
-
     this.statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: metadata(name),
       spec: {
@@ -219,14 +217,7 @@ export class RedisSentinelStatefulSet extends Construct {
             enableServiceLinks: false,
             securityContext: restrictedPodSpec(REDIS_UID),
             terminationGracePeriodSeconds: 30,
-            affinity: {
-              podAntiAffinity:
-                p.antiAffinity === 'hard'
-                  ? { requiredDuringSchedulingIgnoredDuringExecution: [affinityTerm] }
-                  : {
-                      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: affinityTerm }],
-                    },
-            },
+            affinity: spreadOverNodes(selector, p.antiAffinity),
             containers: [
               {
                 name: 'redis',
