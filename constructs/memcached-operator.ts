@@ -18,6 +18,7 @@ import {
   viewerRules,
 } from './memcached-api';
 import { MemcachedCrd } from './memcached-crd';
+import { DEFAULT_OPERATOR_IMAGE } from './release';
 import { toKplusResources } from './resources';
 import { dnsLabel, dnsSubdomain, memoryMi, pinnedImage, replicas, resources } from './validation';
 
@@ -33,7 +34,8 @@ export const memcachedOperatorSchema = z.strictObject({
   namespace: dnsLabel().default(DEFAULT_OPERATOR_NAMESPACE),
   /** The CRD's group is `cache.<groupDomain>`. */
   groupDomain: dnsSubdomain().default(DEFAULT_GROUP_DOMAIN),
-  image: pinnedImage().default('ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0'),
+  /** Defaults to the released image of this version (constructs/release.ts). */
+  image: pinnedImage().default(DEFAULT_OPERATOR_IMAGE),
   memcachedImage: pinnedImage().default(DEFAULT_MEMCACHED_IMAGE),
   replicas: replicas(5).default(1),
   /** Reconciles run in parallel (never two for the same object). */
