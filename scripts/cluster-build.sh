@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the test control plane into .cache/cluster-bin/ (git-ignored):
-#   kube  multi-call binary: kube-apiserver | kube-controller-manager | kube-scheduler | etcd
-#         (tools/kube/main.go; symlinks named after each component point at it)
+#   kube  multi-call binary: kube-apiserver | kube-controller-manager | kube-scheduler | etcd |
+#         kubelet | kube-proxy (the last two for the node tier, whose other parts
+#         scripts/node-build.sh makes) (tools/kube/main.go; symlinks named after each
+#         component point at it)
 #   kwok  fake nodes/pods (sigs.k8s.io/kwok, pinned below)
 # and skips the build when nothing pinned changed: a stamp keyed on tools/kube/go.mod,
 # go.sum, main.go, the kwok pin, this script and the Go version.
@@ -54,7 +56,7 @@ echo "cluster-build: building kube (kubernetes $k8s_version) into $bin ..."
 start=$SECONDS
 (cd "$src" && go build -trimpath -tags providerless -ldflags "$ldflags" -o "$bin/kube.tmp" .)
 mv -f "$bin/kube.tmp" "$bin/kube"
-for c in kube-apiserver kube-controller-manager kube-scheduler etcd; do ln -sfn kube "$bin/$c"; done
+for c in kube-apiserver kube-controller-manager kube-scheduler etcd kubelet kube-proxy; do ln -sfn kube "$bin/$c"; done
 echo "cluster-build: kube built in $((SECONDS - start))s ($(du -h "$bin/kube" | cut -f1))"
 
 echo "cluster-build: building kwok $KWOK_VERSION ..."

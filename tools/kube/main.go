@@ -1,6 +1,8 @@
-// Command kube is a multi-call binary holding the control-plane components that cluster/
-// runs for the tests, the benchmark and `npm run cluster:up`: kube-apiserver,
-// kube-controller-manager, kube-scheduler and etcd. See docs/test-cluster.md.
+// Command kube is a multi-call binary holding the Kubernetes components that cluster/ runs
+// for the tests, the benchmark and `npm run cluster:up`: kube-apiserver,
+// kube-controller-manager, kube-scheduler and etcd, and for the node tier kubelet and
+// kube-proxy. One binary links the shared packages once (the node components add about 150
+// packages to the control plane's). See docs/test-cluster.md.
 //
 //	kube <component> [flags...]     or a symlink named after the component
 //
@@ -9,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,13 +21,17 @@ import (
 	"k8s.io/component-base/cli"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 var components = map[string]func() *cobra.Command{
 	"kube-apiserver":          apiserver.NewAPIServerCommand,
 	"kube-controller-manager": controllermanager.NewControllerManagerCommand,
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+	"kubelet":                 func() *cobra.Command { return kubelet.NewKubeletCommand(context.Background()) },
+	"kube-proxy":              proxy.NewProxyCommand,
 }
 
 func main() {
@@ -38,7 +45,7 @@ func main() {
 	}
 	newCommand := components[name]
 	if newCommand == nil {
-		fmt.Fprintln(os.Stderr, "usage: kube {kube-apiserver|kube-controller-manager|kube-scheduler|etcd} [flags]")
+		fmt.Fprintln(os.Stderr, "usage: kube {kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|etcd} [flags]")
 		os.Exit(2)
 	}
 	cmd := newCommand()
