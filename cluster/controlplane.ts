@@ -1,7 +1,9 @@
 // A real Kubernetes control plane for tests, the benchmark and `npm run cluster:up`:
 // etcd + kube-apiserver (tier 'api'), plus kube-controller-manager, kube-scheduler and
-// kwok-managed fake nodes (tier 'workload', workload.ts). Binaries: binaries.ts; processes:
-// processes.ts; credentials: pki.ts and access.ts. See docs/test-cluster.md.
+// kwok-managed fake nodes (tier 'workload', workload.ts), plus one real node with kubelet,
+// containerd, CNI, kube-proxy and CoreDNS (tier 'node', node.ts; root only). Binaries:
+// binaries.ts; processes: processes.ts; credentials: pki.ts and access.ts. See
+// docs/test-cluster.md.
 import type * as k8s from '@kubernetes/client-node';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import {
   type ServiceAccountTokenOptions,
 } from './access';
 import { findBinaries, type Binaries, type Tier } from './binaries';
+import { NODE_COMPONENTS, NODE_IP, prepareNodeHost, startNode, type NodeHost, type RealNode } from './node';
 import { clientCert, createPki, type Pki } from './pki';
 import {
   Component,
@@ -36,11 +39,29 @@ export type { ClientKubeconfig, ServiceAccountTokenOptions } from './access';
 export { binDir, findBinaries, MissingBinariesError, repoRoot, type Binaries, type Tier } from './binaries';
 export type { Pki } from './pki';
 export { DEFAULT_CONTROLLERS } from './workload';
+export {
+  CLUSTER_DNS_IP,
+  NODE_IP,
+  NODE_LOCK,
+  NODE_NAME,
+  NodeHostError,
+  PAUSE_IMAGE,
+  POD_CIDR,
+  PROBE_IMAGE,
+  type NodeTimings,
+  type RealNode,
+} from './node';
 
 /** nodes, controllers, controllerManagerArgs and schedulerArgs apply to the workload tier only. */
 export interface ControlPlaneOptions extends WorkloadOptions {
-  /** 'api': etcd + kube-apiserver. 'workload': also controller-manager, scheduler, kwok and nodes. Default 'api'. */
+  /**
+   * 'api': etcd + kube-apiserver. 'workload': also controller-manager, scheduler, kwok and
+   * nodes. 'node': the workload tier (no kwok Nodes unless `nodes` says so) plus one real node
+   * (`cp.node`); needs root and scripts/node-build.sh; one per machine. Default 'api'.
+   */
   tier?: Tier;
+  /** node tier: how long to wait for another node tier on this machine to stop (default 15 min) */
+  nodeLockWaitMs?: number;
   /** extra kube-apiserver flags, e.g. ['--feature-gates=…'] */
   apiserverArgs?: readonly string[];
   /** how long each start step may take (default 120 s; the first start on a busy 2-core box is the slow one) */
@@ -63,6 +84,8 @@ export interface Timings {
   etcd: number;
   apiserver: number;
   workload?: number;
+  /** node tier: containerd, images, CoreDNS, kube-proxy and kubelet until the Node is Ready */
+  node?: number;
   total: number;
 }
 
@@ -70,13 +93,15 @@ export interface ControlPlane {
   readonly tier: Tier;
   /** temporary directory: pki/, logs/, etcd/, kubeconfigs/ (removed by stop()) */
   readonly dir: string;
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port> (node tier: https://<node IP>:<port>, reachable from pods too) */
   readonly server: string;
   /** admin kubeconfig (user kubernetes-admin in system:masters) */
   readonly kubeconfigPath: string;
   readonly pki: Pki;
-  /** names of the kwok Nodes (workload tier) */
+  /** names of the kwok Nodes (workload and node tiers) */
   readonly nodes: readonly string[];
+  /** the real node (node tier only) */
+  readonly node?: RealNode;
   readonly timings: Timings;
   /** log file of each component */
   readonly logs: Readonly<Record<string, string>>;
@@ -110,6 +135,8 @@ class ControlPlaneImpl implements ControlPlane {
   readonly logs: Record<string, string> = {};
   readonly timings: Timings = { pki: 0, etcd: 0, apiserver: 0, total: 0 };
   nodes: string[] = [];
+  node?: RealNode;
+  private nodeHost?: NodeHost;
   storage?: StorageProvisioner;
   server = '';
   kubeconfigPath = '';
@@ -174,7 +201,12 @@ class ControlPlaneImpl implements ControlPlane {
       t = now;
       return d;
     };
-    this.pki = await createPki(join(this.dir, 'pki'));
+    if (this.tier === 'node') {
+      // before the apiserver: it binds to the node's address on the bridge made here
+      this.nodeHost = await prepareNodeHost(this.dir, this.say, this.opts.nodeLockWaitMs);
+      lap();
+    }
+    this.pki = await createPki(join(this.dir, 'pki'), { apiserverIps: this.tier === 'node' ? [NODE_IP] : [] });
     this.timings.pki = lap();
     await this.retryOnPortClash(() => this.startEtcd());
     this.timings.etcd = lap();
@@ -185,7 +217,7 @@ class ControlPlaneImpl implements ControlPlane {
     });
     this.timings.apiserver = lap();
     this.say(`kube-apiserver ready at ${this.server} (${this.timings.apiserver} ms)`);
-    if (this.tier === 'workload') {
+    if (this.tier === 'workload' || this.tier === 'node') {
       await this.startWorkload();
       this.timings.workload = lap();
       this.say(`workload tier ready: nodes ${this.nodes.join(', ')} (${this.timings.workload} ms)`);
@@ -194,6 +226,21 @@ class ControlPlaneImpl implements ControlPlane {
         this.storage = await startStorageProvisioner(this.kubeConfig(), { root, log: this.say });
         this.say(`default StorageClass ${this.storage.className}: hostPath volumes under ${root}`);
       }
+    }
+    if (this.tier === 'node') {
+      this.node = await startNode({
+        dir: this.dir,
+        pki: this.pki,
+        bins: this.bins,
+        timeoutMs: this.timeoutMs,
+        serviceCidr: SERVICE_CIDR,
+        running: () => [...this.components.values()].filter((c) => !NODE_COMPONENTS.includes(c.name as never)),
+        launch: (name, argv, env) => this.launch(name, argv, env),
+        componentKubeconfig: (name, user, groups) => this.componentKubeconfig(name, user, groups),
+        kubeConfig: () => this.kubeConfig(),
+        say: this.say,
+      });
+      this.timings.node = lap();
     }
     this.timings.total = Date.now() - t0;
   }
@@ -242,15 +289,33 @@ class ControlPlaneImpl implements ControlPlane {
     );
   }
 
+  /** The node tier's apiserver flags: on the node's address, Node authorizer, kubelet client cert. */
+  private async nodeApiserverArgs(): Promise<string[]> {
+    if (this.tier !== 'node')
+      return ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', '--authorization-mode=RBAC'];
+    const kubeletClient = await clientCert(this.pki, 'kube-apiserver-kubelet-client', ['system:masters']);
+    return [
+      `--bind-address=${NODE_IP}`,
+      `--advertise-address=${NODE_IP}`,
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      `--kubelet-client-certificate=${kubeletClient.cert}`,
+      `--kubelet-client-key=${kubeletClient.key}`,
+      `--kubelet-certificate-authority=${this.pki.caCert}`,
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
+    ];
+  }
+
   private async startApiServer(): Promise<void> {
     const pki = this.pki;
-    this.server = `https://127.0.0.1:${this.apiserverPort}`;
+    const host = this.tier === 'node' ? NODE_IP : '127.0.0.1';
+    this.server = `https://${host}:${this.apiserverPort}`;
+    const tierArgs = await this.nodeApiserverArgs();
     const apiserver = this.launch('kube-apiserver', [
       ...this.bins.apiserver,
       `--etcd-servers=${this.etcdUrl}`,
       `--secure-port=${this.apiserverPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      ...tierArgs,
       `--cert-dir=${join(this.dir, 'pki')}`,
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,
@@ -258,7 +323,6 @@ class ControlPlaneImpl implements ControlPlane {
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.saPub}`,
       `--service-account-signing-key-file=${pki.saKey}`,
-      '--authorization-mode=RBAC',
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--allow-privileged=true',
       '--profiling=false',
@@ -298,6 +362,7 @@ class ControlPlaneImpl implements ControlPlane {
   }
 
   private async startWorkload(): Promise<void> {
+    const opts = this.tier === 'node' ? { ...this.opts, nodes: this.opts.nodes ?? 0 } : this.opts;
     this.nodes = await startWorkload(
       {
         dir: this.dir,
@@ -309,7 +374,7 @@ class ControlPlaneImpl implements ControlPlane {
         componentKubeconfig: (name, user, groups) => this.componentKubeconfig(name, user, groups),
         kubeConfig: () => this.kubeConfig(),
       },
-      this.opts,
+      opts,
     );
   }
 
@@ -348,15 +413,24 @@ class ControlPlaneImpl implements ControlPlane {
     forget(this);
     await this.storage?.stop().catch(() => undefined);
     // Dependents first, so that nothing logs storms of connection errors; SIGKILL is fine
-    // for throwaway state (etcd runs with --unsafe-no-fsync anyway).
+    // for throwaway state (etcd runs with --unsafe-no-fsync anyway). The node's processes
+    // go first; then the machine is put back (pods' processes, mounts, iptables, sysctls…).
+    for (const name of NODE_COMPONENTS) await this.components.get(name)?.stop('SIGKILL');
+    const problems = this.nodeHost?.cleanup() ?? [];
     const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
     for (const name of order) await this.components.get(name)?.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+    if (problems.length) throw new Error(`node tier: the machine is not fully restored:\n  ${problems.join('\n  ')}`);
   }
 
   killSync(): void {
     this.stopped = true;
     for (const c of this.components.values()) c.killSync();
+    try {
+      this.nodeHost?.cleanup();
+    } catch {
+      // best effort at exit
+    }
     try {
       rmSync(this.dir, { recursive: true, force: true });
     } catch {

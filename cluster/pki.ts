@@ -108,8 +108,13 @@ async function signedCert(
   return { cert, key };
 }
 
+export interface PkiOptions {
+  /** more IP addresses for the apiserver's serving certificate (the node tier adds the node's address) */
+  apiserverIps?: readonly string[];
+}
+
 /** CA, apiserver serving certificate (127.0.0.1, localhost, kubernetes.default…) and SA key. */
-export async function createPki(dir: string): Promise<Pki> {
+export async function createPki(dir: string, opts: PkiOptions = {}): Promise<Pki> {
   const caCert = join(dir, 'ca.crt');
   const caKey = join(dir, 'ca.key');
   await ssl(
@@ -148,7 +153,9 @@ export async function createPki(dir: string): Promise<Pki> {
         'basicConstraints=critical,CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
         'extendedKeyUsage=serverAuth',
-        'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
+        'subjectAltName=' +
+          ['127.0.0.1', '10.0.0.1', ...(opts.apiserverIps ?? [])].map((ip) => `IP:${ip}`).join(',') +
+          ',DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
           'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
         '',
       ].join('\n'),
@@ -199,4 +206,27 @@ export async function clientCert(pki: Pki, user: string, groups: readonly string
   const name = `client-${fileSafe(user).slice(0, 60)}-${process.pid}-${++serial}-${randomBytes(4).toString('hex')}`;
   const subject = [...groups.map((g) => rdn('O', g)), rdn('CN', user)].join('');
   return signedCert(pki, name, subject, CLIENT_EXT);
+}
+
+/** A serving certificate of the CA for `ips` and `dnsNames` (the node tier's kubelet). */
+export async function servingCert(
+  pki: Pki,
+  name: string,
+  commonName: string,
+  ips: readonly string[],
+  dnsNames: readonly string[] = [],
+): Promise<ClientCert> {
+  const sans = [...ips.map((ip) => `IP:${ip}`), ...dnsNames.map((d) => `DNS:${d}`)].join(',');
+  return signedCert(
+    pki,
+    fileSafe(name),
+    rdn('CN', commonName),
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${sans}`,
+      '',
+    ].join('\n'),
+  );
 }

@@ -10,6 +10,8 @@ import { failIfExited, logTails, type Component } from './processes';
 import { waitFor } from './wait';
 
 export const SERVICE_CIDR = '10.0.0.0/24';
+/** kwok manages only the Nodes with this label (the ones startWorkload makes). */
+export const KWOK_NODE_LABEL = 'type=kwok';
 
 export const DEFAULT_CONTROLLERS: readonly string[] = [
   'deployment-controller',
@@ -41,7 +43,7 @@ export const DEFAULT_CONTROLLERS: readonly string[] = [
 ];
 
 export interface WorkloadOptions {
-  /** number of kwok-managed Nodes to create (default 1) */
+  /** number of kwok-managed Nodes to create (default 1; node tier: 0, and 0 runs no kwok) */
   nodes?: number;
   /** kube-controller-manager --controllers (default: DEFAULT_CONTROLLERS) */
   controllers?: readonly string[];
@@ -67,6 +69,7 @@ export interface WorkloadContext {
 
 /** Starts the workload tier and waits until its Nodes are Ready and untainted; returns the Node names. */
 export async function startWorkload(ctx: WorkloadContext, opts: WorkloadOptions): Promise<string[]> {
+  const count = opts.nodes ?? 1;
   const [kcmConfig, schedConfig, kwokConfig] = await Promise.all([
     // use-service-account-credentials=false: all controllers act as this one identity.
     ctx.componentKubeconfig('kube-controller-manager', 'system:kube-controller-manager', ['system:masters']),
@@ -100,25 +103,30 @@ export async function startWorkload(ctx: WorkloadContext, opts: WorkloadOptions)
   // HOME is the control plane's directory so that no ~/.kwok/kwok.yaml of the user leaks in.
   const kwokHome = join(ctx.dir, 'kwok-home');
   mkdirSync(kwokHome, { recursive: true });
-  const kwok = ctx.launch(
-    'kwok',
-    [
-      ...ctx.bins.kwok,
-      `--kubeconfig=${kwokConfig}`,
-      `--config=${ctx.bins.kwokStages}`,
-      '--manage-all-nodes=true',
-      // Heartbeat through Leases in kube-node-lease, as kubelets do. Without it the
-      // node-heartbeat-with-lease stage renews Node status only every ~10-20 minutes, the
-      // node-lifecycle controller marks the nodes NotReady after its 50 s grace period, and
-      // every pod on them turns unready.
-      '--node-lease-duration-seconds=40',
-      '--server-address=',
-      '--node-ip=127.0.0.1',
-      '--cidr=10.244.0.1/16',
-    ],
-    { ...process.env, HOME: kwokHome },
-  );
-  const watch = [...ctx.running, kcm, scheduler, kwok];
+  const kwok =
+    count === 0
+      ? undefined
+      : ctx.launch(
+          'kwok',
+          [
+            ...ctx.bins.kwok,
+            `--kubeconfig=${kwokConfig}`,
+            `--config=${ctx.bins.kwokStages}`,
+            // only the Nodes made below (label type=kwok): the node tier's real kubelet keeps its
+            // own Node and Lease
+            `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}`,
+            // Heartbeat through Leases in kube-node-lease, as kubelets do. Without it the
+            // node-heartbeat-with-lease stage renews Node status only every ~10-20 minutes, the
+            // node-lifecycle controller marks the nodes NotReady after its 50 s grace period, and
+            // every pod on them turns unready.
+            '--node-lease-duration-seconds=40',
+            '--server-address=',
+            '--node-ip=127.0.0.1',
+            '--cidr=10.244.0.1/16',
+          ],
+          { ...process.env, HOME: kwokHome },
+        );
+  const watch = [...ctx.running, kcm, scheduler, ...(kwok ? [kwok] : [])];
   const waitOpts = {
     timeoutMs: ctx.timeoutMs,
     maxIntervalMs: 500,
@@ -128,28 +136,28 @@ export async function startWorkload(ctx: WorkloadContext, opts: WorkloadOptions)
   };
 
   const core = ctx.kubeConfig().makeApiClient(k8s.CoreV1Api);
-  const count = opts.nodes ?? 1;
   const nodes = Array.from({ length: count }, (_, i) => `kwok-node-${i}`);
   await Promise.all(nodes.map((name) => core.createNode({ body: kwokNode(name) })));
   const controllers = opts.controllers ?? DEFAULT_CONTROLLERS;
   const lifecycle = controllers.some((c) => c === 'node-lifecycle-controller' || c === 'nodelifecycle' || c === '*');
-  await waitFor(
-    `${count} kwok node(s) Ready and untainted`,
-    async () => {
-      const list = await core.listNode();
-      const ready = list.items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      );
-      if (!lifecycle) {
-        // Nobody else lifts the not-ready taint that admission put on the new Nodes.
-        for (const n of ready.filter((n) => n.spec?.taints?.length)) {
-          await core.replaceNode({ name: n.metadata!.name!, body: { ...n, spec: { ...n.spec, taints: [] } } });
+  if (count > 0)
+    await waitFor(
+      `${count} kwok node(s) Ready and untainted`,
+      async () => {
+        const list = await core.listNode();
+        const ready = list.items.filter((n) =>
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        if (!lifecycle) {
+          // Nobody else lifts the not-ready taint that admission put on the new Nodes.
+          for (const n of ready.filter((n) => n.spec?.taints?.length)) {
+            await core.replaceNode({ name: n.metadata!.name!, body: { ...n, spec: { ...n.spec, taints: [] } } });
+          }
         }
-      }
-      return ready.length >= count && ready.every((n) => !n.spec?.taints?.length);
-    },
-    waitOpts,
-  );
+        return ready.length >= count && ready.every((n) => !n.spec?.taints?.length);
+      },
+      waitOpts,
+    );
   // The serviceaccount controller runs once it creates default/default; pods need that SA.
   await waitFor(
     'kube-controller-manager (ServiceAccount default/default)',
