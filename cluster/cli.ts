@@ -1,14 +1,18 @@
-// A workload-tier test control plane for people, in the background:
-//   npm run cluster:up [-- --nodes N]   builds the binaries if needed, starts it detached,
+// A test control plane for people, in the background:
+//   npm run cluster:up [-- --nodes N] [-- --tier workload|node|api]
+//                                       builds the binaries if needed, starts it detached,
 //                                       writes .cluster/kubeconfig (admin), .cluster/pid;
 //                                       a default StorageClass `standard` provisions hostPath
-//                                       volumes for claims (storage-provisioner.ts)
+//                                       volumes for claims (storage-provisioner.ts).
+//                                       --tier node adds one real node (kubelet, containerd,
+//                                       kube-proxy, CoreDNS; root only; --nodes then counts
+//                                       extra kwok Nodes, default 0)
 //   npm run cluster:down                stops it
 // Run through scripts/run-ts.mjs (esbuild, no type check). See docs/test-cluster.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { repoRoot, startControlPlane, type ControlPlane } from './controlplane';
+import { repoRoot, startControlPlane, type ControlPlane, type Tier } from './controlplane';
 
 const root = repoRoot();
 // CLUSTER_STATE_DIR moves .cluster/ elsewhere (test/integration/readme-path.test.ts runs the
@@ -46,20 +50,31 @@ function tail(path: string, lines = 30): string {
   }
 }
 
-/** --nodes N (default 2); anything else is an error. */
-function nodeCount(args: string[]): number {
-  const rest = args.filter((a, i) => a !== '--nodes' && args[i - 1] !== '--nodes');
+const TIERS: readonly Tier[] = ['api', 'workload', 'node'];
+
+/**
+ * --tier api|workload|node (default workload) and --nodes N (kwok Nodes: default 2, or 0 on
+ * the node tier); anything else is an error.
+ */
+function parseArgs(args: string[]): { tier: Tier; nodes: number } {
+  const options = new Set(['--nodes', '--tier']);
+  const rest = args.filter((a, i) => !options.has(a) && !options.has(args[i - 1]));
   if (rest.length) throw new Error(`unknown argument ${rest[0]}`);
+  const t = args.indexOf('--tier');
+  const tier = (t < 0 ? 'workload' : args[t + 1]) as Tier;
+  if (!TIERS.includes(tier))
+    throw new Error(`--tier needs one of ${TIERS.join(', ')}, not ${args[t + 1] ?? 'nothing'}`);
   const i = args.indexOf('--nodes');
-  if (i < 0) return 2;
+  if (i < 0) return { tier, nodes: tier === 'node' ? 0 : 2 };
   const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1 || n > 100)
-    throw new Error(`--nodes needs a whole number from 1 to 100, not ${args[i + 1] ?? 'nothing'}`);
-  return n;
+  const min = tier === 'node' ? 0 : 1;
+  if (!Number.isInteger(n) || n < min || n > 100)
+    throw new Error(`--nodes needs a whole number from ${min} to 100, not ${args[i + 1] ?? 'nothing'}`);
+  return { tier, nodes: n };
 }
 
 async function up(args: string[]): Promise<number> {
-  nodeCount(args);
+  const { tier } = parseArgs(args);
   const existing = runningPid();
   if (existing) {
     console.log(`test cluster already running (pid ${existing}); kubeconfig: ${files.kubeconfig}`);
@@ -67,6 +82,10 @@ async function up(args: string[]): Promise<number> {
   }
   const build = spawnSync('bash', [join(root, 'scripts', 'cluster-build.sh')], { stdio: 'inherit' });
   if (build.status !== 0) return build.status ?? 1;
+  if (tier === 'node') {
+    const nodeBuild = spawnSync('bash', [join(root, 'scripts', 'node-build.sh')], { stdio: 'inherit' });
+    if (nodeBuild.status !== 0) return nodeBuild.status ?? 1;
+  }
 
   mkdirSync(stateDir, { recursive: true });
   for (const f of [files.pid, files.state, files.kubeconfig]) rmSync(f, { force: true });
@@ -94,14 +113,14 @@ async function up(args: string[]): Promise<number> {
     nodes: string[];
   };
   console.log(
-    `test cluster up at ${state.server} in ${state.timings.total} ms (pid ${daemon.pid}, nodes ${state.nodes.join(', ')})\n` +
+    `test cluster (${tier} tier) up at ${state.server} in ${state.timings.total} ms (pid ${daemon.pid}, nodes ${state.nodes.join(', ')})\n` +
       `  export KUBECONFIG=${files.kubeconfig}\n  log: ${files.log}\n  stop: npm run cluster:down`,
   );
   return 0;
 }
 
 async function serve(args: string[]): Promise<void> {
-  const nodes = nodeCount(args);
+  const { tier, nodes } = parseArgs(args);
   let cp: ControlPlane | undefined;
   let stopping = false;
   const shutdown = async () => {
@@ -116,10 +135,10 @@ async function serve(args: string[]): Promise<void> {
 
   writeFileSync(files.pid, `${process.pid}\n`);
   cp = await startControlPlane({
-    tier: 'workload',
+    tier,
     nodes,
     baseDir: stateDir,
-    storage: true,
+    storage: tier !== 'api',
     log: (m) => console.log(m),
   });
   copyFileSync(cp.kubeconfigPath, files.kubeconfig);
@@ -128,7 +147,9 @@ async function serve(args: string[]): Promise<void> {
     server: cp.server,
     dir: cp.dir,
     pki: cp.pki.dir,
-    nodes: cp.nodes,
+    nodes: cp.node ? [cp.node.name, ...cp.nodes] : cp.nodes,
+    tier: cp.tier,
+    containerd: cp.node?.containerdAddress,
     storageClass: cp.storage?.className,
     timings: cp.timings,
     logs: cp.logs,
@@ -177,7 +198,7 @@ switch (command) {
     break;
   default:
     console.error(
-      'usage: node scripts/run-ts.mjs cluster/cli.ts up [--nodes N] | down   (npm run cluster:up / cluster:down)',
+      'usage: node scripts/run-ts.mjs cluster/cli.ts up [--tier api|workload|node] [--nodes N] | down   (npm run cluster:up / cluster:down)',
     );
     process.exitCode = 2;
 }
