@@ -3,8 +3,13 @@
 #   node build/operator.mjs --leader-elect --health-probe-bind-address=:8081 ...
 # from /app, exactly as the integration tests run the same bundle.
 #   docker build -t ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0 .
+# (or `npm run image`, which uses docker, podman or buildah; see docs/images.md).
+# NODE_IMAGE: the Node.js 24 base of both stages; the default is the upstream image at the
+# Node.js version package-lock.json pins. Any image with `node` and `npm` on PATH and a uid
+# 1000 will do (e.g. one built without a registry: cluster/images.ts).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-FROM node:24.21.0-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Install scripts are skipped: the bundler's platform binary comes as an optional dependency,
@@ -16,7 +21,7 @@ COPY constructs/ constructs/
 COPY operator/ operator/
 RUN node scripts/bundle.mjs operator/main.ts build/operator.mjs
 
-FROM node:24.21.0-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 # Everything is bundled (cdk8s, client-node, prom-client): no node_modules in the image.
