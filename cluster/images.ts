@@ -396,6 +396,16 @@ async function imageSize(r: Runner, ref: string): Promise<number> {
   return Number((await r.run(['podman', 'image', 'inspect', '--format', '{{.Size}}', ref])).trim());
 }
 
+/** Removes a superseded image that no name refers to any more (kept while images use it as a base). */
+async function removeIfUnnamed(r: Runner, id: string): Promise<void> {
+  try {
+    const names = (await r.run(['podman', 'image', 'inspect', '--format', '{{len .RepoTags}}', id])).trim();
+    if (names === '0') await r.run(['podman', 'rmi', id]);
+  } catch {
+    // gone already, or still the base of another image: either way nothing to do
+  }
+}
+
 /** Saves `ref` as an OCI archive at `archive` (written beside it, then renamed). */
 async function saveArchive(r: Runner, ref: string, archive: string): Promise<void> {
   const tmp = `${archive}.tmp`;
@@ -530,6 +540,7 @@ class ImageBuild {
       await saveArchive(r, found.ref, archive);
       writeFileSync(stampFile, JSON.stringify({ ref: found.ref, id: found.id, stamp }, null, 2) + '\n');
     }
+    if (built && previous.id && previous.id !== found.id) await removeIfUnnamed(r, previous.id);
     const size = await imageSize(r, found.ref);
     const seconds = (Date.now() - started) / 1000;
     this.say(

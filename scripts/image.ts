@@ -2,7 +2,7 @@
 // machine has: docker (when its daemon answers), else podman, else buildah.
 //
 //   npm run image [-- [--tag REF] [--base NODE_IMAGE] [--builder docker|podman|buildah] [--push]]
-//   npm run image -- --all [--stack-config FILE]
+//   npm run image -- --all [--force] [--stack-config FILE]
 //
 // --tag     the image reference (default: the operator image of the synthesized Deployment in
 //           dist/memcached-operator.k8s.yaml, i.e. memcached.operator.image in stack.yaml, so
@@ -11,9 +11,10 @@
 // --push    push the image after building it (log in to the registry first)
 // --all     build the whole local set of cluster/images.ts instead (Debian base, Node base,
 //           operator, memcached, Redis, HAProxy; buildah and podman needed), print it, and
-//           with --stack-config write the synth configuration that points dist/ at it.
+//           with --stack-config write the synth configuration that points dist/ at it;
+//           --force rebuilds every image even when its stamp says it is up to date.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,7 @@ import {
 
 const USAGE =
   'usage: npm run image -- [--tag REF] [--base NODE_IMAGE] [--builder docker|podman|buildah] [--push]\n' +
-  '       npm run image -- --all [--stack-config FILE]';
+  '       npm run image -- --all [--force] [--stack-config FILE]';
 
 function fail(message: string): never {
   console.error(`image: ${message}`);
@@ -42,8 +43,8 @@ function fail(message: string): never {
 function run(argv: string[]): void {
   console.error(`image: ${argv.join(' ')}`);
   const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' });
-  if (r.error) fail(`${argv[0]}: ${r.error.message}`);
-  if (r.status !== 0) fail(`${argv.slice(0, 2).join(' ')} failed (${r.signal ?? `exit code ${r.status}`})`);
+  if (r.error) throw new Error(`${argv[0]}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${argv.slice(0, 2).join(' ')} failed (${r.signal ?? `exit code ${r.status}`})`);
 }
 
 async function main(): Promise<void> {
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
         builder: { type: 'string' },
         push: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
         'stack-config': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   const root = repoRoot();
 
   if (values.all) {
-    const images = await buildImages();
+    const images = await buildImages({ force: values.force });
     for (const img of Object.values(images)) {
       console.log(
         `${img.name.padEnd(10)} ${img.ref.padEnd(45)} ${(img.size / 1e6).toFixed(1).padStart(7)} MB  ${img.archive}`,
@@ -109,8 +111,13 @@ async function main(): Promise<void> {
   }
 
   const started = Date.now();
-  const volumes = builder === 'docker' ? [] : hostNpmVolumes(mkdtempSync(join(tmpdir(), 'image-npmrc-')));
-  run(operatorBuildCommand({ builder, tag, base: values.base, context: root, volumes }));
+  const npmrcDir = mkdtempSync(join(tmpdir(), 'image-npmrc-'));
+  try {
+    const volumes = builder === 'docker' ? [] : hostNpmVolumes(npmrcDir);
+    run(operatorBuildCommand({ builder, tag, base: values.base, context: root, volumes }));
+  } finally {
+    rmSync(npmrcDir, { recursive: true, force: true });
+  }
   console.error(`image: built ${tag} with ${builder} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (values.push) run(pushCommand(builder, tag));
 }
