@@ -44,7 +44,8 @@ function run(argv: string[]): void {
   console.error(`image: ${argv.join(' ')}`);
   const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' });
   if (r.error) throw new Error(`${argv[0]}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${argv.slice(0, 2).join(' ')} failed (${r.signal ?? `exit code ${r.status}`})`);
+  const what = [argv[0], argv.find((a) => ['build', 'bud', 'push'].includes(a))].filter(Boolean).join(' ');
+  if (r.status !== 0) throw new Error(`${what} failed (${r.signal ?? `exit code ${r.status}`})`);
 }
 
 async function main(): Promise<void> {
@@ -115,6 +116,12 @@ async function main(): Promise<void> {
   try {
     const volumes = builder === 'docker' ? [] : hostNpmVolumes(npmrcDir);
     run(operatorBuildCommand({ builder, tag, base: values.base, context: root, volumes }));
+  } catch (err) {
+    const hint = values.base
+      ? ''
+      : "\n  The Dockerfile's default base is pulled from Docker Hub. Without a registry, build a local" +
+        '\n  base with `npm run image -- --all` and pass it: --base localhost/kts/node:<version>.';
+    throw new Error(`${(err as Error).message}${hint}`, { cause: err });
   } finally {
     rmSync(npmrcDir, { recursive: true, force: true });
   }
