@@ -41,6 +41,7 @@ export type { Pki } from './pki';
 export { DEFAULT_CONTROLLERS } from './workload';
 export {
   CLUSTER_DNS_IP,
+  loadImage,
   NODE_IP,
   NODE_LOCK,
   NODE_NAME,

@@ -258,6 +258,32 @@ export class NodeHost {
   }
 }
 
+async function ctr(address: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileP('ctr', ['--address', address, '--namespace', 'k8s.io', ...args], {
+      maxBuffer: 16 << 20,
+      timeout: 300_000,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`ctr ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`, { cause: err });
+  }
+}
+
+/**
+ * Imports an OCI (or docker) image archive into the containerd at `containerdAddress` (a node
+ * tier's `cp.node.containerdAddress`), unpacked for the CRI; resolves with the references
+ * imported. Usable from a process that does not own the control plane.
+ */
+export async function loadImage(containerdAddress: string, archivePath: string): Promise<string[]> {
+  if (!existsSync(archivePath)) throw new Error(`image archive not found: ${archivePath}`);
+  const out = await ctr(containerdAddress, ['images', 'import', archivePath]);
+  const refs = [...out.matchAll(/unpacking (\S+) \(/g)].map((m) => m[1]);
+  if (!refs.length) throw new Error(`ctr imported no named image from ${archivePath}:\n${out}`);
+  return refs;
+}
+
 class RealNodeImpl implements RealNode {
   readonly name = NODE_NAME;
   readonly ip = NODE_IP;
@@ -268,40 +294,16 @@ class RealNodeImpl implements RealNode {
   readonly timings: NodeTimings = { containerd: 0, images: 0, coredns: 0, kubeProxy: 0, nodeReady: 0, total: 0 };
   readonly containerdAddress: string;
 
-  constructor(
-    readonly paths: NodePaths,
-    private readonly ctr: string,
-  ) {
+  constructor(readonly paths: NodePaths) {
     this.containerdAddress = paths.containerdSocket;
   }
 
-  private async ctrRun(args: string[]): Promise<string> {
-    try {
-      const { stdout } = await execFileP(
-        this.ctr,
-        ['--address', this.containerdAddress, '--namespace', 'k8s.io', ...args],
-        {
-          maxBuffer: 16 << 20,
-          timeout: 300_000,
-        },
-      );
-      return stdout;
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`ctr ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`, { cause: err });
-    }
-  }
-
-  async loadImage(archivePath: string): Promise<string[]> {
-    if (!existsSync(archivePath)) throw new Error(`image archive not found: ${archivePath}`);
-    const out = await this.ctrRun(['images', 'import', '--no-unpack=false', archivePath]);
-    const refs = [...out.matchAll(/unpacking (\S+) \(/g)].map((m) => m[1]);
-    if (!refs.length) throw new Error(`ctr imported no named image from ${archivePath}:\n${out}`);
-    return refs;
+  loadImage(archivePath: string): Promise<string[]> {
+    return loadImage(this.containerdAddress, archivePath);
   }
 
   async images(): Promise<string[]> {
-    const out = await this.ctrRun(['images', 'list', '--quiet']);
+    const out = await ctr(this.containerdAddress, ['images', 'list', '--quiet']);
     return out.split('\n').filter((l) => l && !l.startsWith('sha256:'));
   }
 }
@@ -319,7 +321,7 @@ export async function startNode(ctx: NodeContext): Promise<RealNode> {
   const paths = nodePaths(join(ctx.dir, 'node'));
   for (const d of [dirname(paths.containerdConfig), paths.cniConfDir, paths.cniIpamDir, paths.kubeletRoot])
     mkdirSync(d, { recursive: true });
-  const node = new RealNodeImpl(paths, 'ctr');
+  const node = new RealNodeImpl(paths);
   const started: Component[] = [];
   const waitOpts = () => {
     const watch = [...ctx.running(), ...started];

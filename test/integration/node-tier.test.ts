@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CLUSTER_DNS_IP,
+  findBinaries,
   NODE_IP,
   NODE_LOCK,
   POD_CIDR,
@@ -155,6 +156,9 @@ describe('node tier: one real node', () => {
       CLUSTER_DNS_IP,
     );
     expect(await cp.node!.images()).toEqual(expect.arrayContaining([cp.node!.pauseImage, cp.node!.probeImage]));
+    // loadImage (what other suites use for their images) imports an OCI archive and names it
+    expect(await cp.node!.loadImage(findBinaries('node').images.probe)).toEqual([cp.node!.probeImage]);
+    await expect(cp.node!.loadImage('/nonexistent.oci.tar')).rejects.toThrow(/image archive not found/);
     // no kwok Nodes unless asked for
     expect((await core.listNode()).items.map((n) => n.metadata?.name)).toEqual([cp.node!.name]);
   });
