@@ -106,6 +106,18 @@ const cgroupKubepods = () =>
     .map((h) => join('/sys/fs/cgroup', h, 'kubepods'))
     .filter((p) => existsSync(p));
 
+/** The first directory named `name` at or under `root`. */
+function findDir(root: string, name: string): string | undefined {
+  if (!existsSync(root)) return undefined;
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    if (e.name === name) return join(root, e.name);
+    const found = findDir(join(root, e.name), name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 // ---- pods -----------------------------------------------------------------------------
 
 const isReady = (pod: k8s.V1Pod) =>
@@ -232,6 +244,10 @@ describe('node tier: one real node', () => {
     log(`web-0 Ready ${Date.now() - created} ms after the StatefulSet was created (pod IP ${web.status?.podIP})`);
     expect(web.spec?.nodeName).toBe(cp.node!.name);
     const podIp = web.status!.podIP!;
+    // the runtime applied the memory limit as a cgroup (v1 memory controller here, v2 elsewhere)
+    const podCgroup = findDir('/sys/fs/cgroup/memory/kubepods', `pod${web.metadata!.uid}`);
+    expect(podCgroup).toBeDefined();
+    expect(readFileSync(join(podCgroup!, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(32 * 1024 * 1024));
     expect(podIp.startsWith(POD_CIDR.split('.').slice(0, 3).join('.') + '.')).toBe(true);
 
     const svc = `web-svc.${ns}.svc.cluster.local`;
