@@ -163,6 +163,8 @@ export async function prepareNodeHost(
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const other = readRecord();
+    if (other && other.pid === process.pid && existsSync(other.dir))
+      throw new NodeHostError(`this process already runs a node tier (${other.dir}); one per machine: stop() it first`);
     if (other && other.pid !== process.pid && isAlive(other.pid)) {
       if (Date.now() > deadline)
         throw new NodeHostError(
