@@ -12,18 +12,15 @@ import { memcachedSelector } from '../../constructs/memcached-operand';
 import type { Controller } from '../runtime/controller';
 import { delayed, enqueueForObject, enqueueForOwner, enqueueMapped, type EventKind } from '../runtime/handler';
 import type { Manager } from '../runtime/manager/manager';
-import { controllerOf, keyOf, objectKey, type KubeObject, type ResourceRef } from '../runtime/object';
+import { controllerOf, keyOf, objectKey, type KubeObject } from '../runtime/object';
 import { or, specChanged } from '../runtime/predicate';
 import { Caches, Reconciler } from './reconcile';
+import { DEPLOYMENTS, PODS, SERVICES } from './resources';
 import { KubeWriter } from './writer';
 
 export const CONTROLLER_NAME = 'memcached';
 const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 const OPERAND_PODS = `app.kubernetes.io/managed-by=${FIELD_MANAGER}`;
-
-const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', namespaced: true };
-const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', namespaced: true };
-const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', namespaced: true };
 
 export interface MemcachedControllerOptions {
   /** The API group is cache.<groupDomain>. */
@@ -101,7 +98,7 @@ export function setupMemcachedController(
   const memcacheds = mgr.informer({ group, version: MEMCACHED_VERSION, plural: MEMCACHED_PLURAL, namespaced: true });
   const deployments = mgr.informer(DEPLOYMENTS);
   const services = mgr.informer(SERVICES);
-  const pods = mgr.informer(PODS, { labelSelector: OPERAND_PODS, transform: slimPod });
+  const pods = mgr.informer(PODS, { labelSelector: OPERAND_PODS, transform: slimPod, metadataOnly: true });
 
   // Pods are found by their instance label; Memcached objects by the instance value they
   // give their pods (the name, or a hashed form for names over 63 characters).

@@ -3,8 +3,21 @@
 import { FIELD_MANAGER, MEMCACHED_KIND, MEMCACHED_PLURAL } from '../../constructs/memcached-api';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '../runtime/client/client';
-import type { JsonObject, KubeObject } from '../runtime/object';
+import type { JsonObject, KubeObject, ResourceRef } from '../runtime/object';
 import type { Writer } from './reconcile';
+import { OPERAND_RESOURCES } from './resources';
+
+function operandResource(obj: JsonObject): ResourceRef {
+  const resource = OPERAND_RESOURCES[String(obj.kind)];
+  if (!resource) throw new Error(`the operator does not write ${String(obj.kind)} objects`);
+  return resource;
+}
+
+function memcachedResource(cr: KubeObject): ResourceRef {
+  const [group, version] = (cr.apiVersion ?? '').split('/');
+  if (!group || !version) throw new Error(`not a Memcached object: apiVersion "${cr.apiVersion}"`);
+  return { group, version, plural: MEMCACHED_PLURAL, namespaced: true };
+}
 
 export class KubeWriter implements Writer {
   private readonly client: Client;
@@ -14,15 +27,15 @@ export class KubeWriter implements Writer {
   }
 
   create(obj: JsonObject): Promise<void> {
-    return this.client.create(obj);
+    return this.client.create(operandResource(obj), obj);
   }
 
   apply(obj: JsonObject): Promise<KubeObject> {
-    return this.client.apply(obj);
+    return this.client.apply(operandResource(obj), obj);
   }
 
   patchStatus(cr: KubeObject, status: object): Promise<void> {
-    return this.client.patchStatus(cr, MEMCACHED_PLURAL, status);
+    return this.client.patchStatus(memcachedResource(cr), cr, status);
   }
 
   event(cr: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

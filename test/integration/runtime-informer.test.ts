@@ -126,6 +126,42 @@ describe('Informer on the shared control plane', () => {
     await waitFor('per-namespace add', async () => perNs.get(ns2.name, 'sel-3') !== undefined);
   });
 
+  test('metadataOnly: lists and watches metadata only (PartialObjectMetadata), labels and deletion included', async () => {
+    const label = { run: `${runLabel}-meta` };
+    await createCm(ns1.name, 'meta-1', label, { annotations: { note: 'x'.repeat(100) } });
+    const inf = informer<KubeObject>({
+      resource: CONFIGMAPS,
+      namespaces: [ns1.name],
+      labelSelector: `run=${label.run}`,
+      metadataOnly: true,
+    });
+    const events = recorder(inf);
+    inf.start();
+    expect(await inf.waitForSync()).toBe(true);
+    const listed = inf.get(ns1.name, 'meta-1') as KubeObject & { data?: unknown };
+    expect(listed).toMatchObject({
+      apiVersion: 'meta.k8s.io/v1',
+      kind: 'PartialObjectMetadata',
+      metadata: { name: 'meta-1', namespace: ns1.name, labels: label },
+    });
+    expect(listed.data).toBeUndefined(); // the server sent no data
+    expect((listed.metadata as unknown as Record<string, unknown>).managedFields).toBeUndefined(); // the default transform still applies
+
+    await createCm(ns1.name, 'meta-2', label);
+    await core.patchNamespacedConfigMap(
+      { namespace: ns1.name, name: 'meta-1', body: { metadata: { labels: { ...label, extra: 'yes' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await core.deleteNamespacedConfigMap({ namespace: ns1.name, name: 'meta-2' });
+    const ns = ns1.name;
+    await waitFor('metadata-only watch events', async () =>
+      [`add ${ns}/meta-2`, `update ${ns}/meta-1`, `delete ${ns}/meta-2`].every((e) => events.includes(e)),
+    );
+    const watched = inf.get(ns, 'meta-1') as KubeObject & { data?: unknown };
+    expect(watched).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { labels: { extra: 'yes' } } });
+    expect(watched.data).toBeUndefined();
+  });
+
   test('indexes owned objects by their controller owner uid', async () => {
     const owner = await createCm(ns1.name, 'owner');
     const ownerRef = {

@@ -47,8 +47,22 @@ export interface ReflectorOptions {
    * `metadata.managedFields` (as controller-runtime's default transform does).
    */
   transform?(obj: KubeObject): KubeObject;
+  /**
+   * Ask the server for the objects' metadata only (PartialObjectMetadata, as client-go's
+   * metadata informers do): for a controller that reads nothing but names, labels and deletion
+   * of a resource (pods, say), the server sends a fraction of each object and the operator
+   * parses a fraction. Objects then have apiVersion meta.k8s.io/v1 and kind
+   * PartialObjectMetadata.
+   */
+  metadataOnly?: boolean;
   metrics?: InformerMetrics;
 }
+
+/** Accept headers of a metadata-only list and watch (the server's content negotiation). */
+export const METADATA_ONLY_ACCEPT = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+} as const;
 
 /** controller-runtime's default cache transform: managedFields are never read by controllers. */
 export function stripManagedFields<T extends KubeObject>(obj: T): T {
@@ -177,6 +191,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
           labelSelector: this.options.labelSelector,
           fieldSelector: this.options.fieldSelector,
         },
+        accept: this.options.metadataOnly ? METADATA_ONLY_ACCEPT.list : undefined,
         signal: this.stopping.signal,
         timeoutMs: 60_000,
       });
@@ -241,6 +256,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
             // Like client-go: let the server end watches after 5–10 min so load spreads out.
             timeoutSeconds: Math.floor(300 + Math.random() * 300),
           },
+          accept: this.options.metadataOnly ? METADATA_ONLY_ACCEPT.watch : undefined,
           signal: attempt.signal,
         },
         (type: string, raw: unknown) => {

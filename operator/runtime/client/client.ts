@@ -1,8 +1,15 @@
-// The writes a controller makes, with @kubernetes/client-node: create, server-side apply under
-// the controller's field manager, status merge patches of custom resources, and Events.
-// Reads come from the informer caches, never from here.
-import * as k8s from '@kubernetes/client-node';
-import type { JsonObject, KubeObject } from '../object';
+// The writes a controller makes: create, server-side apply under the controller's field
+// manager, status merge patches, and Events. Reads come from the informer caches, never from
+// here.
+//
+// Plain JSON over client-node's HTTP stack (kube-request.ts: the kubeconfig's TLS, auth and
+// kept connection), not its generated typed clients: those serialize a request body and
+// deserialize the answer through the typed models (walking every field of a Deployment and
+// turning timestamps into Date objects) only for the controller to throw the answer away or
+// read a resourceVersion from it. The requests and their answers are the same.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeRequest } from './kube-request';
+import { resourcePath, type JsonObject, type KubeObject, type ResourceRef } from '../object';
 
 export interface ClientOptions {
   /** Field manager of creates, applies and status patches; also the Events' component. */
@@ -13,67 +20,62 @@ export interface ClientOptions {
 
 export type EventType = 'Normal' | 'Warning';
 
+const EVENTS: ResourceRef = { group: '', version: 'v1', plural: 'events', namespaced: true };
+
 export class Client {
-  private readonly objects: k8s.KubernetesObjectApi;
-  private readonly custom: k8s.CustomObjectsApi;
-  private readonly core: k8s.CoreV1Api;
-
   constructor(
-    kc: k8s.KubeConfig,
+    private readonly kc: KubeConfig,
     private readonly options: ClientOptions,
-  ) {
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
-  }
+  ) {}
 
-  async create(obj: JsonObject): Promise<void> {
-    await this.objects.create(obj as k8s.KubernetesObject, undefined, undefined, this.options.fieldManager);
+  /** Creates `obj`, a `resource`; rejects with 409 when the name is taken. */
+  async create(resource: ResourceRef, obj: JsonObject): Promise<void> {
+    await kubeRequest(this.kc, {
+      method: 'POST',
+      path: resourcePath(resource, obj.metadata?.namespace),
+      query: { fieldManager: this.options.fieldManager },
+      body: obj,
+    });
   }
 
   /** Server-side apply with force (this field manager owns what it applies); resolves with the object as stored. */
-  async apply(obj: JsonObject): Promise<KubeObject> {
-    return (await this.objects.patch(
-      obj as k8s.KubernetesObject,
-      undefined,
-      undefined,
-      this.options.fieldManager,
-      true,
-      k8s.PatchStrategy.ServerSideApply,
-    )) as KubeObject;
+  apply(resource: ResourceRef, obj: JsonObject): Promise<KubeObject> {
+    return kubeRequest<KubeObject>(this.kc, {
+      method: 'PATCH',
+      path: objectPath(resource, obj),
+      query: { fieldManager: this.options.fieldManager, force: true },
+      // JSON is YAML: the apply patch type takes the object as it is.
+      contentType: 'application/apply-patch+yaml',
+      body: obj,
+    });
   }
 
   /**
-   * Merge-patches the status subresource of custom resource `obj` (of resource `plural`),
-   * without a resourceVersion: for a controller that is the only writer of status, an
-   * optimistic-concurrency 409 after its own previous write would only cost a retry.
+   * Merge-patches the status subresource of `obj` (a `resource`) without a resourceVersion:
+   * for a controller that is the only writer of status, an optimistic-concurrency 409 after
+   * its own previous write would only cost a retry.
    */
-  async patchStatus(obj: KubeObject, plural: string, status: object): Promise<void> {
-    const [group, version] = (obj.apiVersion ?? '').split('/');
-    if (!group || !version)
-      throw new Error(`patchStatus needs a custom resource (group/version), got apiVersion "${obj.apiVersion}"`);
-    await this.custom.patchNamespacedCustomObjectStatus(
-      {
-        group,
-        version,
-        namespace: obj.metadata.namespace!,
-        plural,
-        name: obj.metadata.name,
-        body: { status },
-        fieldManager: this.options.fieldManager,
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+  async patchStatus(resource: ResourceRef, obj: KubeObject, status: object): Promise<void> {
+    await kubeRequest(this.kc, {
+      method: 'PATCH',
+      path: `${objectPath(resource, obj)}/status`,
+      query: { fieldManager: this.options.fieldManager },
+      contentType: 'application/merge-patch+json',
+      body: { status },
+    });
   }
 
   /** Records an Event about namespaced object `obj` (which must carry its kind). */
   async event(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    const now = new Date();
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const namespace = obj.metadata.namespace!;
     const component = this.options.fieldManager;
-    await this.core.createNamespacedEvent({
-      namespace,
+    await kubeRequest(this.kc, {
+      method: 'POST',
+      path: resourcePath(EVENTS, namespace),
       body: {
+        apiVersion: 'v1',
+        kind: 'Event',
         metadata: { generateName: `${obj.metadata.name}.`, namespace },
         involvedObject: {
           apiVersion: obj.apiVersion,
@@ -94,4 +96,11 @@ export class Client {
       },
     });
   }
+}
+
+/** The API path of one object. */
+function objectPath(resource: ResourceRef, obj: { metadata?: { name?: string; namespace?: string } }): string {
+  const name = obj.metadata?.name;
+  if (!name) throw new Error(`a ${resource.plural} object needs metadata.name`);
+  return `${resourcePath(resource, obj.metadata?.namespace)}/${encodeURIComponent(name)}`;
 }

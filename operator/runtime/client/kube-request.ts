@@ -1,7 +1,8 @@
 // Plain-JSON requests to the API server over client-node's own HTTP stack (the kubeconfig's
 // TLS/auth and undici dispatcher). Used where the generated typed clients do not fit: generic
-// lists of any resource (core or custom) returning plain API objects, and requests that must
-// be abortable/time-bounded (the generated methods take no AbortSignal).
+// lists of any resource (core or custom) returning plain API objects, requests that must be
+// abortable/time-bounded (the generated methods take no AbortSignal), and the controller's
+// writes, whose bodies and answers need no round trip through the typed models.
 import {
   ApiException,
   HttpMethod,
@@ -13,11 +14,15 @@ import {
 const http = new IsomorphicFetchHttpLibrary();
 
 export interface KubeRequest {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   /** API path, e.g. "/apis/coordination.k8s.io/v1/namespaces/x/leases/y". */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** Accept header; default application/json. */
+  accept?: string;
+  /** Content type of the body; default application/json (PATCH needs the patch type). */
+  contentType?: string;
   signal?: AbortSignal;
   /** Abort the request after this many milliseconds. */
   timeoutMs?: number;
@@ -36,9 +41,9 @@ export async function kubeRequest<T>(kc: KubeConfig, request: KubeRequest): Prom
     if (value !== undefined) url.searchParams.set(name, String(value));
   }
   const ctx = new RequestContext(url.toString(), HttpMethod[request.method]);
-  ctx.setHeaderParam('Accept', 'application/json');
+  ctx.setHeaderParam('Accept', request.accept ?? 'application/json');
   if (request.body !== undefined) {
-    ctx.setHeaderParam('Content-Type', 'application/json');
+    ctx.setHeaderParam('Content-Type', request.contentType ?? 'application/json');
     ctx.setBody(JSON.stringify(request.body));
   }
   const signals = [request.signal, request.timeoutMs ? AbortSignal.timeout(Math.ceil(request.timeoutMs)) : undefined];

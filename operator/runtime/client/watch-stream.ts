@@ -19,6 +19,8 @@ export interface WatchStreamRequest {
   /** Collection path, e.g. "/api/v1/namespaces/x/pods"; `watch=true` is added. */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
+  /** Accept header; default application/json. */
+  accept?: string;
   /** Ends the watch (the returned promise then rejects with an AbortError). */
   signal: AbortSignal;
   /** Abort if the server has not answered (status line and headers) within this; default 30 s. */
@@ -51,7 +53,7 @@ export async function watchStream(
   connectTimer.unref();
   try {
     const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setHeaderParam('Accept', request.accept ?? 'application/json');
     ctx.setSignal(AbortSignal.any([request.signal, connecting.signal]));
     await kc.applySecurityAuthentication(ctx);
     let response;

@@ -71,9 +71,10 @@ export class Manager {
    */
   informer<T extends KubeObject = KubeObject>(
     resource: ResourceRef,
-    selector: { labelSelector?: string; transform?(obj: KubeObject): T } = {},
+    selector: { labelSelector?: string; transform?(obj: KubeObject): T; metadataOnly?: boolean } = {},
   ): Informer<T> {
-    const id = `${resourcePath(resource)}?${selector.labelSelector ?? ''}`;
+    // A metadata-only informer holds other objects than a full one: a cache of its own.
+    const id = `${resourcePath(resource)}?${selector.labelSelector ?? ''}${selector.metadataOnly ? '#metadata' : ''}`;
     let informer = this.informers.get(id);
     if (!informer) {
       if (this.started) throw new Error(`informer for ${resourceName(resource)} requested after the manager started`);
@@ -84,6 +85,7 @@ export class Manager {
         namespaces: this.options.watchNamespaces,
         labelSelector: selector.labelSelector,
         transform: selector.transform, // only the first requester's; default: drop managedFields
+        metadataOnly: selector.metadataOnly,
         resyncPeriodMs: this.options.syncPeriodMs,
         watchdogMs: this.params.watchdogMs,
         log: this.log, // the informer names its logger (…informer) and adds the resource
