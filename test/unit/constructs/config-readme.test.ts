@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { buildApp } from '../../../main';
 import { parseStackConfig, stackSchema } from '../../../constructs/config';
+import { RELEASE_VERSION } from '../../../constructs/release';
 
 const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
 const section = README.slice(
@@ -56,7 +57,8 @@ function shownDefault(cell: string): unknown {
   if (cell === 'cluster default') return undefined;
   const code = cell.match(/^`([^`]*)`/);
   if (!code) throw new Error(`cannot read the default "${cell}"`);
-  return parse(code[1]);
+  // `<version>` stands for the release version (package.json's), so a bump needs no README edit.
+  return parse(code[1].replaceAll('<version>', RELEASE_VERSION));
 }
 
 const valueAt = (obj: any, path: string) => path.split('.').reduce((o, k) => o?.[k], obj);

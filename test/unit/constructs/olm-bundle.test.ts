@@ -10,6 +10,7 @@ import { writeBundle } from '../../../bundle';
 import { loadStackConfig, parseStackConfig } from '../../../constructs/config';
 import { memcachedSchema } from '../../../constructs/memcached-crd';
 import { installModes, renderBundle } from '../../../constructs/olm-bundle';
+import { DEFAULT_OPERATOR_IMAGE, RELEASE_VERSION } from '../../../constructs/release';
 import { ConfigError } from '../../../constructs/validation';
 
 type Obj = Record<string, any>;
@@ -170,9 +171,9 @@ describe('the ClusterServiceVersion', () => {
   });
 
   it('names version, minKubeVersion, icon, maintainers, links, provider and the images', () => {
-    expect(csv.metadata.name).toBe('memcached-operator.v0.1.0');
+    expect(csv.metadata.name).toBe(`memcached-operator.v${RELEASE_VERSION}`);
     expect(csv.spec).toMatchObject({
-      version: '0.1.0',
+      version: RELEASE_VERSION,
       minKubeVersion: '1.28.0',
       maturity: 'alpha',
       provider: { name: 'kube-tutorial-stack' },
@@ -192,7 +193,7 @@ describe('the ClusterServiceVersion', () => {
       dist('Deployment', 'memcached-operator').spec.template.spec.containers[0].image,
     );
     expect(csv.spec.relatedImages.map((i: Obj) => i.image)).toEqual([
-      'ghcr.io/kube-tutorial-stack/memcached-operator:0.1.0',
+      DEFAULT_OPERATOR_IMAGE,
       'memcached:1.6.39-alpine',
     ]);
     expect(csv.metadata.annotations.capabilities).toBe('Basic Install');
