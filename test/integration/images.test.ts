@@ -139,6 +139,15 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
   }
 }
 
+/** Sends the container SIGTERM (SIGKILL after `graceSeconds`); its exit code and whether it beat the kill. */
+function stopWithin(name: string, graceSeconds: number): { exitCode: number; inTime: boolean } {
+  const t0 = Date.now();
+  ok(['stop', '--time', String(graceSeconds), name], (graceSeconds + 30) * 1000);
+  const seconds = (Date.now() - t0) / 1000;
+  const exitCode = Number(ok(['inspect', '--format', '{{.State.ExitCode}}', name]).trim());
+  return { exitCode, inTime: seconds < graceSeconds };
+}
+
 function logsOf(name: string): string {
   const r = podman(['logs', name]);
   return r.stdout + r.stderr;
@@ -177,7 +186,11 @@ beforeAll(async () => {
 }, 45 * 60_000);
 
 afterAll(() => {
-  for (const name of started) podman(['rm', '--force', '--time', '2', name]);
+  // Newest first: a container that joined another's network namespace goes before it.
+  for (const name of [...started].reverse()) {
+    const r = podman(['rm', '--force', '--time', '2', name]);
+    if (r.status !== 0) console.warn(`could not remove container ${name}: ${r.stderr}`);
+  }
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -269,6 +282,7 @@ describe('memcached image', () => {
     expect(out.replace(/\r/g, '')).toBe('STORED\nVALUE greeting 0 5\nhello\nEND\n');
     expect(exec(name, ['id', '-u']).stdout.trim()).toBe('11211');
     expect(exec(name, ['sh', '-c', 'cat /proc/1/status | grep ^Uid']).stdout).toMatch(/^Uid:\s+11211\s+11211/);
+    expect(stopWithin(name, 30)).toEqual({ exitCode: 0, inTime: true });
   });
 });
 
@@ -421,6 +435,9 @@ describe('redis image', () => {
       status: 1,
       out: expect.stringMatching(/^NOQUORUM 1 usable Sentinels/),
     });
+    // SIGTERM (a rollout, a deleted pod): both exit 0 well within the pod's grace period.
+    const grace = spec.terminationGracePeriodSeconds ?? 30;
+    for (const name of [s, pod]) expect(stopWithin(name, grace)).toEqual({ exitCode: 0, inTime: true });
   });
 });
 
@@ -466,5 +483,11 @@ describe('haproxy image', () => {
     });
     expect(health).toMatch(/^HTTP\/1\.[01] 200/);
     expect(get(port('ready'), '/ready')).toMatch(/^HTTP\/1\.[01] 503/);
+    // stopped with the image's stop signal (SIGUSR1, a soft stop: as the official image)
+    expect(ok(['inspect', '--format', '{{.Config.StopSignal}}', name]).trim()).toMatch(/^(SIGUSR1|10)$/);
+    expect(stopWithin(name, deployment().spec.template.spec.terminationGracePeriodSeconds ?? 30)).toEqual({
+      exitCode: 0,
+      inTime: true,
+    });
   });
 });
