@@ -3,7 +3,7 @@
 // points dist/ at the local images (synthesized here for real). Building and running the
 // images is test/integration/images.test.ts.
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -12,6 +12,7 @@ import {
   debianMirror,
   dockerfileArg,
   dockerfileSources,
+  hashInputs,
   operatorBuildCommand,
   operatorImageInManifest,
   pickBuilder,
@@ -197,6 +198,28 @@ describe('stackConfigFor (the synth configuration for the local images)', () => 
       expect(memcachedEnv).toBe(images.memcached.ref);
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hashInputs (the stamp that decides whether an image is rebuilt)', () => {
+  it('changes with a file under a folder, its name or its exec bit, and with the strings; not otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'images-hash-'));
+    try {
+      mkdirSync(join(dir, 'src', 'sub'), { recursive: true });
+      writeFileSync(join(dir, 'src', 'a.ts'), 'a');
+      writeFileSync(join(dir, 'src', 'sub', 'b.ts'), 'b');
+      const stamp = () => hashInputs(dir, ['base-id', { path: 'src' }]);
+      const first = stamp();
+      expect(stamp()).toBe(first);
+      writeFileSync(join(dir, 'src', 'sub', 'b.ts'), 'B');
+      const changed = stamp();
+      expect(changed).not.toBe(first);
+      chmodSync(join(dir, 'src', 'a.ts'), 0o755);
+      expect(stamp()).not.toBe(changed);
+      expect(hashInputs(dir, ['other-base-id', { path: 'src' }])).not.toBe(stamp());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
