@@ -228,7 +228,11 @@ export function operatorBuildCommand(b: OperatorBuild): string[] {
  */
 export function hostNpmVolumes(dir: string): string[] {
   const get = (key: string) => {
-    const r = spawnSync('npm', ['config', 'get', key], { encoding: 'utf8', timeout: 30_000 });
+    // Under npm (npm test, npm run image) npm's configuration is in the environment already;
+    // asking `npm config` costs a process that a busy machine may starve past the timeout.
+    const fromEnv = process.env[`npm_config_${key}`];
+    if (fromEnv) return fromEnv;
+    const r = spawnSync('npm', ['config', 'get', key], { encoding: 'utf8', timeout: 120_000 });
     const v = r.status === 0 ? r.stdout.trim() : '';
     return v && v !== 'null' && v !== 'undefined' ? v : undefined;
   };
