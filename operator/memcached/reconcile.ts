@@ -43,7 +43,7 @@ export interface ReconcilerOptions {
    * at most once per this interval per object, and the interval doubles with each progress
    * write of the same rollout (capped at 8×), so a slow rollout costs a few writes, not one
    * per interval; a condition changing status, a new observedGeneration or a problem is
-   * written at once and starts over. Default 30 s (progress at 30, 90, 210 s … into a slow
+   * written at once and starts over. Default 60 s (progress at 60, 180, 420 s … into a slow
    * rollout; a rollout that ends sooner costs no progress write); 0 writes every change.
    */
   readonly progressIntervalMs?: number;
@@ -210,7 +210,7 @@ export class Reconciler {
       // the echo of the last write would look like a transition against the stale status.
       const shown = last && last.resourceVersion === cr.metadata?.resourceVersion ? last.status : cr.status;
       const progress = !problem && onlyProgress(shown, status);
-      const interval = (this.o.progressIntervalMs ?? 30_000) * 2 ** Math.min(3, last?.progressWrites ?? 0);
+      const interval = (this.o.progressIntervalMs ?? 60_000) * 2 ** Math.min(3, last?.progressWrites ?? 0);
       const sinceLast = last ? performance.now() - last.at : Infinity;
       if (progress && sinceLast < interval) {
         return { writes, requeueAfter: Math.ceil(interval - sinceLast) };
