@@ -63,6 +63,11 @@ export interface ControlPlaneOptions extends WorkloadOptions {
   tier?: Tier;
   /** node tier: how long to wait for another node tier on this machine to stop (default 15 min) */
   nodeLockWaitMs?: number;
+  /**
+   * node tier: called once this tier holds the machine-wide lock, before it changes anything
+   * on the machine (a test takes its own snapshot of the machine there)
+   */
+  onNodeLock?: () => void;
   /** extra kube-apiserver flags, e.g. ['--feature-gates=…'] */
   apiserverArgs?: readonly string[];
   /** how long each start step may take (default 120 s; the first start on a busy 2-core box is the slow one) */
@@ -204,7 +209,7 @@ class ControlPlaneImpl implements ControlPlane {
     };
     if (this.tier === 'node') {
       // before the apiserver: it binds to the node's address on the bridge made here
-      this.nodeHost = await prepareNodeHost(this.dir, this.say, this.opts.nodeLockWaitMs);
+      this.nodeHost = await prepareNodeHost(this.dir, this.say, this.opts.nodeLockWaitMs, this.opts.onNodeLock);
       lap();
     }
     this.pki = await createPki(join(this.dir, 'pki'), { apiserverIps: this.tier === 'node' ? [NODE_IP] : [] });

@@ -150,6 +150,7 @@ export async function prepareNodeHost(
   dir: string,
   say: (m: string) => void,
   lockWaitMs = 15 * 60_000,
+  onLocked?: () => void,
 ): Promise<NodeHost> {
   checkHost();
   mkdirSync(dirname(NODE_LOCK), { recursive: true });
@@ -184,6 +185,7 @@ export async function prepareNodeHost(
     }
     rmSync(NODE_LOCK, { force: true });
   }
+  onLocked?.();
   const host = new NodeHost({
     pid: process.pid,
     dir,

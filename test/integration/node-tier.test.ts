@@ -128,18 +128,27 @@ describe('node tier: one real node', () => {
   let cp: ControlPlane;
   let core: k8s.CoreV1Api;
   let apps: k8s.AppsV1Api;
-  const sysctlsBefore = readSysctlTree();
-  const iptablesBefore = tierIptables();
-  const kubepodsBefore = cgroupKubepods();
-  const cniCacheBefore = cniCacheFiles();
-  const nftTablesBefore = nftTables();
+  // the machine before the tier changes it: taken once the tier holds the machine-wide lock
+  // (another suite's node tier may run until then)
+  let sysctlsBefore: Record<string, string> = {};
+  let iptablesBefore: string[] = [];
+  let kubepodsBefore: string[] = [];
+  let cniCacheBefore: string[] = [];
+  let nftTablesBefore: string[] = [];
+  const snapshot = () => {
+    sysctlsBefore = readSysctlTree();
+    iptablesBefore = tierIptables();
+    kubepodsBefore = cgroupKubepods();
+    cniCacheBefore = cniCacheFiles();
+    nftTablesBefore = nftTables();
+  };
   const ns = 'node-tier-test';
   let dir = '';
   const log = (m: string) => process.stdout.write(`node-tier: ${m}\n`);
 
   beforeAll(async () => {
     const started = Date.now();
-    cp = await startControlPlane({ tier: 'node', log });
+    cp = await startControlPlane({ tier: 'node', log, onNodeLock: snapshot });
     dir = cp.dir;
     log(
       `started in ${Date.now() - started} ms: ${JSON.stringify(cp.timings)} node ${JSON.stringify(cp.node?.timings)}`,
@@ -301,6 +310,16 @@ describe('node tier: one real node', () => {
       ),
     ]);
     expect(phase).toBe('Succeeded');
+
+    // kubectl exec and port-forward go apiserver -> kubelet (its serving cert) -> containerd
+    const kubectl = (...args: string[]) =>
+      execFileSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, '-n', ns, ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    expect(kubectl('exec', 'web-0', '--', '/probe', 'tcp', `${svc}:80`)).toMatch(
+      /^ok tcp web-svc\S+ 10\.0\.0\.\d+:80$/m,
+    );
   });
 
   test('while it runs, the tier has changed the machine (what the next test checks is undone)', () => {
