@@ -201,6 +201,10 @@ export async function prepareNodeHost(
   });
   writeFileSync(NODE_LOCK, JSON.stringify(host.record));
   try {
+    // Service traffic between two pods on the bridge must pass iptables (kube-proxy's DNAT and
+    // its reverse): the kernel's default, set here in case something turned it off; restored at stop.
+    for (const key of ['net/bridge/bridge-nf-call-iptables', 'net/bridge/bridge-nf-call-ip6tables'])
+      writeFileSync(`/proc/sys/${key}`, '1');
     createBridge(NODE_IP, Number(POD_CIDR.split('/')[1]));
   } catch (err) {
     host.cleanup();
