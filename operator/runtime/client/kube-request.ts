@@ -3,15 +3,8 @@
 // lists of any resource (core or custom) returning plain API objects, requests that must be
 // abortable/time-bounded (the generated methods take no AbortSignal), and the controller's
 // writes, whose bodies and answers need no round trip through the typed models.
-import {
-  ApiException,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-  type KubeConfig,
-} from '@kubernetes/client-node';
-
-const http = new IsomorphicFetchHttpLibrary();
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import { exchange } from './transport';
 
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH';
@@ -34,35 +27,23 @@ export interface KubeRequest {
  * httpStatus in ../errors).
  */
 export async function kubeRequest<T>(kc: KubeConfig, request: KubeRequest): Promise<T> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);
-  for (const [name, value] of Object.entries(request.query ?? {})) {
-    if (value !== undefined) url.searchParams.set(name, String(value));
-  }
-  const ctx = new RequestContext(url.toString(), HttpMethod[request.method]);
-  ctx.setHeaderParam('Accept', request.accept ?? 'application/json');
-  if (request.body !== undefined) {
-    ctx.setHeaderParam('Content-Type', request.contentType ?? 'application/json');
-    ctx.setBody(JSON.stringify(request.body));
-  }
+  const headers: Record<string, string> = { Accept: request.accept ?? 'application/json' };
+  if (request.body !== undefined) headers['Content-Type'] = request.contentType ?? 'application/json';
   const signals = [request.signal, request.timeoutMs ? AbortSignal.timeout(Math.ceil(request.timeoutMs)) : undefined];
-  const signal = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
-  ctx.setSignal(signal);
-  await kc.applySecurityAuthentication(ctx);
-
-  const response = await http.send(ctx).toPromise();
-  const text = await response.body.text();
-  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+  const response = await exchange(kc, {
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers,
+    body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    signal: AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined)),
+  });
+  const text = await response.text();
+  if (response.status < 200 || response.status > 299) {
     const body = parseJson(text);
     const message = (body as { message?: unknown } | null)?.message;
     const detail = typeof message === 'string' ? message : text.slice(0, 200) || 'empty response';
-    throw new ApiException(
-      response.httpStatusCode,
-      `${request.method} ${request.path}: ${detail}`,
-      body,
-      response.headers,
-    );
+    throw new ApiException(response.status, `${request.method} ${request.path}: ${detail}`, body, response.headers);
   }
   return JSON.parse(text) as T;
 }

@@ -3,17 +3,10 @@
 // minute even though the server had been asked to keep it for 5–10 min (timeoutSeconds) and
 // sends a bookmark about once a minute. Here only the connection phase is time-bounded; once
 // the server answered, the stream lasts until the server ends it (timeoutSeconds), an error, or
-// the caller's signal (its own watchdog). Same HTTP stack as every other request: the
-// kubeconfig's TLS/auth and dispatcher, client-node's fetch.
-import {
-  ApiException,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-  type KubeConfig,
-} from '@kubernetes/client-node';
-
-const http = new IsomorphicFetchHttpLibrary();
+// the caller's signal (its own watchdog). Same HTTP stack as every other request
+// (transport.ts: the kubeconfig's TLS/auth and kept connection).
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import { exchange } from './transport';
 
 export interface WatchStreamRequest {
   /** Collection path, e.g. "/api/v1/namespaces/x/pods"; `watch=true` is added. */
@@ -37,13 +30,6 @@ export async function watchStream(
   request: WatchStreamRequest,
   onEvent: (type: string, object: unknown) => void,
 ): Promise<void> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);
-  url.searchParams.set('watch', 'true');
-  for (const [name, value] of Object.entries(request.query ?? {})) {
-    if (value !== undefined) url.searchParams.set(name, String(value));
-  }
   const connecting = new AbortController();
   const connectTimer = setTimeout(() => {
     const err = new Error(`watch ${request.path}: no answer within ${request.connectTimeoutMs ?? 30_000} ms`);
@@ -52,19 +38,22 @@ export async function watchStream(
   }, request.connectTimeoutMs ?? 30_000);
   connectTimer.unref();
   try {
-    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    ctx.setHeaderParam('Accept', request.accept ?? 'application/json');
-    ctx.setSignal(AbortSignal.any([request.signal, connecting.signal]));
-    await kc.applySecurityAuthentication(ctx);
     let response;
     try {
-      response = await http.send(ctx).toPromise();
+      response = await exchange(kc, {
+        method: 'GET',
+        path: request.path,
+        query: { watch: 'true', ...request.query },
+        headers: { Accept: request.accept ?? 'application/json' },
+        signal: AbortSignal.any([request.signal, connecting.signal]),
+        streaming: true,
+      });
     } catch (err) {
       throw connecting.signal.aborted ? connecting.signal.reason : err;
     }
     clearTimeout(connectTimer);
-    if (response.httpStatusCode !== 200) {
-      const text = await response.body.text().catch(() => '');
+    if (response.status !== 200) {
+      const text = await response.text().catch(() => '');
       let body: unknown = text;
       try {
         body = JSON.parse(text);
@@ -73,22 +62,22 @@ export async function watchStream(
       }
       const message = (body as { message?: unknown } | null)?.message;
       throw new ApiException(
-        response.httpStatusCode,
+        response.status,
         `watch ${request.path}: ${typeof message === 'string' ? message : text.slice(0, 200) || 'no body'}`,
         body,
         response.headers,
       );
     }
-    const stream = response.body.stream();
-    if (!stream) return;
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response.chunks()) {
       buffered += decoder.decode(chunk, { stream: true });
+      // Every complete line of the chunk, then keep the partial rest: one pass, one copy.
+      let start = 0;
       let newline;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
+      while ((newline = buffered.indexOf('\n', start)) >= 0) {
+        const line = buffered.slice(start, newline).trim();
+        start = newline + 1;
         if (!line) continue;
         let event: { type?: string; object?: unknown };
         try {
@@ -98,6 +87,7 @@ export async function watchStream(
         }
         if (event.type) onEvent(event.type, event.object);
       }
+      if (start > 0) buffered = buffered.slice(start);
     }
   } finally {
     clearTimeout(connectTimer);

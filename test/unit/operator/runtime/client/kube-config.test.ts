@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reuseConnections } from '../../../../../operator/runtime/client/kube-config';
+import { reuseConnections, settingsKey } from '../../../../../operator/runtime/client/kube-config';
 import { kubeRequest } from '../../../../../operator/runtime/client/kube-request';
 import { createPki } from '../../../../../cluster/pki';
 
@@ -86,5 +86,21 @@ describe('reuseConnections', () => {
     const before = handshakes;
     for (let i = 0; i < 10; i++) await kubeRequest(kc, { method: 'GET', path: '/x' });
     expect(handshakes - before).toBe(10);
+  });
+});
+
+describe('settingsKey', () => {
+  const opts = (ca: Buffer, extra: object = {}) => ({ type: 'agent', connect: { ca, keepAlive: true, ...extra } });
+  it('is the same for the same settings and bytes, whatever the key order', () => {
+    expect(settingsKey(opts(Buffer.from('CA-1')))).toBe(
+      settingsKey({ connect: { keepAlive: true, ca: Buffer.from('CA-1') }, type: 'agent' }),
+    );
+  });
+  it('changes with the bytes of a Buffer, a value, or a Buffer becoming a string', () => {
+    const base = settingsKey(opts(Buffer.from('CA-1')));
+    expect(settingsKey(opts(Buffer.from('CA-2')))).not.toBe(base);
+    expect(settingsKey(opts(Buffer.from('CA-1'), { keepAlive: false }))).not.toBe(base);
+    expect(settingsKey({ type: 'agent', connect: { ca: 'CA-1', keepAlive: true } })).not.toBe(base);
+    expect(settingsKey({ type: 'none' })).not.toBe(settingsKey({ type: 'agent' }));
   });
 });
