@@ -345,7 +345,12 @@ export async function startNode(ctx: NodeContext): Promise<RealNode> {
   // containerd
   writeFileSync(paths.containerdConfig, containerdConfig(paths));
   writeFileSync(join(paths.cniConfDir, '10-kts-node.conflist'), cniConfList(paths, ctx.serviceCidr));
-  started.push(ctx.launch('containerd', ['containerd', '--config', paths.containerdConfig]));
+  // Containers inherit containerd's open-file limit (CRI sets none of its own): raise it to the
+  // hard limit, as containerd's systemd unit does, so a pod that needs many descriptors (HAProxy
+  // with `maxconn 4096` asks for 8225) does not depend on the shell the tests started from.
+  const nofile = hardOpenFileLimit();
+  const limit = nofile ? ['prlimit', `--nofile=${nofile}:${nofile}`, '--'] : [];
+  started.push(ctx.launch('containerd', [...limit, 'containerd', '--config', paths.containerdConfig]));
   await waitFor(
     'containerd',
     async () => {
@@ -460,3 +465,16 @@ export const NODE_COMPONENTS = ['kubelet', 'kube-proxy', 'coredns', 'containerd'
 
 /** For the bridge check in tests. */
 export const NODE_BRIDGE = BRIDGE;
+
+/** This process's hard limit of open files (/proc/self/limits), if it can be read. */
+function hardOpenFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const hard = Number(line?.trim().split(/\s+/)[4]);
+    return Number.isInteger(hard) && hard > 0 ? hard : undefined;
+  } catch {
+    return undefined;
+  }
+}
