@@ -1,4 +1,4 @@
-// Reads synthesized manifests (dist/*.k8s.yaml) for the real-process harness.
+// Reads the synthesized Redis manifests (dist/*.k8s.yaml) for the Redis suites.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
@@ -6,7 +6,6 @@ import { redisCommonSchema } from '../../constructs/redis-common';
 import { RedisHaChart, redisHaSchema } from '../../constructs/redis-ha';
 import { parseConfig } from '../../constructs/validation';
 import { distDir, loadDist } from './dist';
-import type { FakeCluster, FakePod } from './pod-runner';
 
 type Json = any;
 
@@ -32,44 +31,4 @@ export function find(objs: Json[], kind: string, name?: string): Json {
   const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata?.name === name));
   if (!o) throw new Error(`no ${kind}${name ? ` ${name}` : ''} in manifests`);
   return o;
-}
-
-export function all(objs: Json[], kind: string): Json[] {
-  return objs.filter((x) => x.kind === kind);
-}
-
-/** ConfigMap data by ConfigMap name. */
-export function configMaps(objs: Json[]): Record<string, Record<string, string>> {
-  return Object.fromEntries(all(objs, 'ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
-}
-
-/** The headless Service's records for one StatefulSet pod: `<pod>.<svc>.<ns>.svc.<domain>`. */
-export function statefulSetPodName(sts: Json, ordinal: number): string {
-  return `${sts.metadata.name}-${ordinal}`;
-}
-
-/**
- * Starts ordinal `ordinal` of a StatefulSet as a fake pod: hostname <sts>-<i>, subdomain =
- * serviceName, one persistent directory per volumeClaimTemplate (kept across restarts of
- * the pod under `cluster.dir/pvc/<claim>-<pod>`).
- */
-export async function startStatefulSetPod(
-  cluster: FakeCluster,
-  sts: Json,
-  ordinal: number,
-  opts: { publishDns?: boolean; restartDelayMs?: number } = {},
-): Promise<FakePod> {
-  const name = statefulSetPodName(sts, ordinal);
-  const pvcs: Record<string, string> = {};
-  for (const t of sts.spec.volumeClaimTemplates ?? []) {
-    pvcs[t.metadata.name] = join(cluster.dir, 'pvc', `${t.metadata.name}-${name}`);
-  }
-  return cluster.addPod({
-    name,
-    spec: sts.spec.template.spec,
-    subdomain: sts.spec.serviceName,
-    pvcs,
-    publishDns: opts.publishDns,
-    restartDelayMs: opts.restartDelayMs,
-  });
 }
