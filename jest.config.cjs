@@ -11,6 +11,8 @@ const common = {
 module.exports = {
   // Integration tests wait for real controllers; unit tests finish in milliseconds anyway.
   testTimeout: 180_000,
+  // The real-pod suites one after another, after node-tier.test.ts (one node tier per machine).
+  testSequencer: '<rootDir>/test/integration/node-sequencer.mjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
