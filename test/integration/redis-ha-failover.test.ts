@@ -127,9 +127,10 @@ describe('redis-ha on a real node: Redis, Sentinel and HAProxy pods', () => {
     );
 
   beforeAll(async () => {
+    // the lease first: the tier a previous suite left running stays up while images are checked
+    cluster = await acquireNodeCluster('redis-ha-failover');
     images = await localImages();
     dist = synthesizeLocal(images);
-    cluster = await acquireNodeCluster('redis-ha-failover');
     await cluster.loadImages(archives(images, ['redis', 'haproxy']));
     objs = loadDist('redis-ha', dist);
     sts = objs.find((o) => o.kind === 'StatefulSet');

@@ -80,9 +80,10 @@ describe('redis-sfs StatefulSet on a real node', () => {
   };
 
   beforeAll(async () => {
+    // the lease first: the tier a previous suite left running stays up while images are checked
+    cluster = await acquireNodeCluster('redis-statefulset');
     images = await localImages();
     dist = synthesizeLocal(images);
-    cluster = await acquireNodeCluster('redis-statefulset');
     await cluster.loadImages(archives(images, ['redis']));
     objs = loadDist('redis-statefulset', dist);
     sts = objs.find((o) => o.kind === 'StatefulSet');
@@ -265,7 +266,14 @@ describe('redis-sfs StatefulSet on a real node', () => {
         // Still read-only: writes need the master.
         expect(await cli(r, ['set', 'x', '1'], { host: readService })).toMatch(/READONLY/);
       }
-      await sleep(5000);
+      // and every endpoint by its address, from another pod
+      for (const r of replicas()) {
+        const client = replicas().find((p) => p !== r)!;
+        const ip = (await readPod(r)).status!.podIP!;
+        expect(await cli(client, ['get', 'greeting'], { host: ip })).toBe('hello');
+        expect(await cli(client, ['get', 'before-master-gone'], { host: ip })).toBe('kept');
+      }
+      await sleep(3000);
     }
     expect(await Promise.all(replicas().map((r) => restarts(r)))).toEqual(restartsBefore);
     // Pod 0 back: a new pod, its claim's volume as before.
