@@ -13,7 +13,7 @@
 // It runs inside the test process (or `cluster:up`): start it with startStorageProvisioner and
 // stop it before the control plane.
 import * as k8s from '@kubernetes/client-node';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 
 export const STORAGE_CLASS = 'standard';
@@ -90,6 +90,10 @@ export async function startStorageProvisioner(
       return log(`claim ${meta.namespace}/${meta.name}: block volumes are not supported`);
     const path = volumeDir(claim);
     mkdirSync(path, { recursive: true });
+    // World-writable, as kind's local-path provisioner makes its directories: the kubelet applies
+    // no fsGroup to hostPath volumes, so a pod running as its own uid (Redis as 999) could not
+    // write a root-owned 0755 directory on a real node.
+    chmodSync(path, 0o777);
     try {
       await core.createPersistentVolume({
         body: {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the Redis real-process tests (test/integration/redis-*.test.ts) need from
-# Debian: redis-server, redis-sentinel, redis-cli (redis-tools), haproxy (the redis-ha master
-# endpoint), dnsmasq-base (stands in for cluster DNS), and unshare/nsenter/setpriv (util-linux)
-# and ip (iproute2) for the namespaces; and shellcheck, which the unit tests run on the
-# constructs' shell scripts.
+# Installs what the tests need on the machine itself from Debian: redis-server and redis-cli
+# (redis-tools) for redis-maxmemory's process under a memory cgroup; nsenter (util-linux) and
+# ip (iproute2) that the node tier and its fault injection use; and the shellcheck linter that
+# the unit tests run on the constructs' shell scripts. The replication and failover tests run
+# in real pods on the node tier, with the images of cluster/images.ts.
 # Idempotent and quiet: prints nothing and does nothing when everything is there; prints one
 # line when it installed something; prints apt's output only when it failed. Needs root.
 # The packages' own services are never started (policy-rc.d denies it during the install):
@@ -13,13 +13,10 @@ set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 have redis-server || need+=(redis-server)
-have redis-sentinel || need+=(redis-sentinel)
 have redis-cli || need+=(redis-tools)
-have haproxy || need+=(haproxy)
 { have unshare && have nsenter && have setpriv; } || need+=(util-linux)
 have ip || need+=(iproute2)
 have pgrep || need+=(procps)
-have dnsmasq || need+=(dnsmasq-base)
 have shellcheck || need+=(shellcheck)
 [ ${#need[@]} -eq 0 ] && exit 0
 

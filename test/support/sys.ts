@@ -42,41 +42,16 @@ export function run(
   });
 }
 
-/** Like `run` but throws (with the output) unless the command exits 0. */
-export async function must(
-  cmd: string,
-  args: string[],
-  opts: { timeoutMs?: number; input?: string } = {},
-): Promise<string> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
-  return r.stdout;
-}
-
-/** Resolves like `p`, or rejects with `message` after `ms` (the timer never outlives `p`). */
-export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
-/** Single-quotes a string for POSIX sh. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Whether the tools the harness needs are installed; lists what is missing. */
 export function missingTools(extra: string[] = []): string[] {
-  const tools = ['redis-server', 'redis-cli', 'ip', 'unshare', 'nsenter', 'setpriv', 'chroot', 'pgrep', ...extra];
+  const tools = ['redis-server', 'redis-cli', ...extra];
   const dirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
   return tools.filter((t) => !dirs.some((d) => existsSync(`${d}/${t}`)));
 }
 
 /**
- * Whether the real-process suites can run here. They need root (network and mount namespaces)
- * and the Redis binaries (scripts/install-redis.sh). In CI (CI=true) a missing prerequisite
+ * Whether the real-process suite (redis-maxmemory: redis-server in a memory cgroup) can run
+ * here. It needs root (cgroups) and the Redis binaries (scripts/install-redis.sh). In CI (CI=true) a missing prerequisite
  * is an error, not a skip.
  */
 export function realProcessPrereqs(extra: string[] = []): { ok: boolean; reason: string } {
@@ -84,7 +59,7 @@ export function realProcessPrereqs(extra: string[] = []): { ok: boolean; reason:
   const root = process.getuid?.() === 0;
   const reasons = [
     ...(missing.length ? [`missing ${missing.join(', ')} (run scripts/install-redis.sh)`] : []),
-    ...(root ? [] : ['not root (network and mount namespaces need it)']),
+    ...(root ? [] : ['not root (memory cgroups need it)']),
   ];
   if (reasons.length && process.env.CI === 'true') {
     throw new Error(`Redis real-process tests cannot run in CI: ${reasons.join('; ')}`);
