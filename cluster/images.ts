@@ -204,20 +204,12 @@ export function operatorBuildCommand(b: OperatorBuild): string[] {
         b.context,
       ];
     case 'buildah':
-      return [
-        'buildah',
-        'bud',
-        '--runtime',
-        OCI_RUNTIME,
-        '--network',
-        'host',
-        ...CONTAINER_ULIMITS,
-        ...(local ? ['--pull=never'] : []),
-        ...args,
-        b.context,
-      ];
+      return [...BUILDAH_BUD, ...(local ? ['--pull=never'] : []), ...args, b.context];
   }
 }
+
+/** `buildah bud` as every build here runs it: runc, ulimits within the hard limits, host network (apt, npm). */
+const BUILDAH_BUD = ['buildah', 'bud', '--runtime', OCI_RUNTIME, '--network', 'host', ...CONTAINER_ULIMITS];
 
 /**
  * The host's npm registry settings for the build stage's `npm ci` (podman and buildah mount
@@ -556,13 +548,7 @@ class ImageBuild {
   /** Common buildah bud arguments: runc, ulimits, host network (apt, npm), local bases only. */
   bud(r: Runner, file: string, context: string, tag: string, stamp: string, extra: string[] = []) {
     return r.run([
-      'buildah',
-      'bud',
-      '--runtime',
-      OCI_RUNTIME,
-      '--network',
-      'host',
-      ...CONTAINER_ULIMITS,
+      ...BUILDAH_BUD,
       '--pull=never',
       '--layers=false',
       '--label',

@@ -9,8 +9,6 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { ImageSet } from '../../cluster/images';
 import { restrictedContainerSpec, restrictedPodSpec } from '../../constructs/hardening';
 import { loadDist } from '../support/dist';
@@ -41,6 +39,7 @@ import {
   restarts,
   waitLinkUp,
   type PodRef,
+  tearDownRun,
 } from '../support/redis-pods';
 import { sleep, waitFor } from '../support/wait';
 
@@ -168,25 +167,7 @@ describe('redis-ha on a real node: Redis, Sentinel and HAProxy pods', () => {
   afterAll(async () => {
     if (process.env.REDIS_HARNESS_LOGS && servers.length) await dump();
     log(`figures (ms): ${JSON.stringify(figures)}`);
-    if (ns) {
-      await ns.delete();
-      const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
-      await waitFor(
-        `namespace ${ns.name} gone`,
-        async () => {
-          try {
-            await core.readNamespace({ name: ns.name });
-            return false;
-          } catch {
-            return true;
-          }
-        },
-        { timeoutMs: 90_000, intervalMs: 500 },
-      ).catch(() => undefined);
-    }
-    await volumes?.cleanup();
-    cluster?.release();
-    if (dist) rmSync(dirname(dist), { recursive: true, force: true });
+    await tearDownRun({ cluster, ns, volumes, dist });
   }, 180_000);
 
   const check = async <T>(fn: () => Promise<T>): Promise<T> => {

@@ -8,8 +8,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { ImageSet } from '../../cluster/images';
 import { loadDist } from '../support/dist';
 import {
@@ -38,6 +36,7 @@ import {
   waitLinkUp as rawWaitLinkUp,
   type CliOptions,
   type PodRef,
+  tearDownRun,
 } from '../support/redis-pods';
 import { sleep, waitFor } from '../support/wait';
 
@@ -109,25 +108,7 @@ describe('redis-sfs StatefulSet on a real node', () => {
 
   afterAll(async () => {
     log(`figures (ms): ${JSON.stringify(figures)}`);
-    await ns?.delete();
-    if (ns) {
-      const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
-      await waitFor(
-        `namespace ${ns.name} gone`,
-        async () => {
-          try {
-            await core.readNamespace({ name: ns.name });
-            return false;
-          } catch {
-            return true;
-          }
-        },
-        { timeoutMs: 90_000, intervalMs: 500 },
-      ).catch(() => undefined);
-    }
-    await volumes?.cleanup();
-    cluster?.release();
-    if (dist) rmSync(dirname(dist), { recursive: true, force: true });
+    await tearDownRun({ cluster, ns, volumes, dist });
   }, 180_000);
 
   test('replicas started before their master name resolves keep retrying, then join', async () => {

@@ -7,6 +7,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { kubectlApplyResult } from '../../cluster/operator-manifests';
 import type { NodeCluster } from './node-cluster';
 import { run, type RunResult } from './sys';
@@ -270,4 +271,37 @@ export async function partition(pod: PodRef, container: string, cut: boolean): P
   for (const r of rules) {
     execFileSync('nsenter', ['-t', String(pid), '-n', 'iptables', cut ? '-I' : '-D', ...r], { stdio: 'pipe' });
   }
+}
+
+/**
+ * A real-pod suite's teardown: its namespace deleted and waited for (bounded: a stuck
+ * finalizer must not fail the run), its volumes removed, its lease on the node tier dropped,
+ * and its synthesized dist/ folder removed. Every part is optional (beforeAll may have failed).
+ */
+export async function tearDownRun(run: {
+  cluster?: NodeCluster;
+  ns?: { name: string; delete(): Promise<void> };
+  volumes?: { cleanup(): Promise<void> };
+  dist?: string;
+}): Promise<void> {
+  const { cluster, ns, volumes, dist } = run;
+  if (ns && cluster) {
+    await ns.delete();
+    const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
+    await waitFor(
+      `namespace ${ns.name} gone`,
+      async () => {
+        try {
+          await core.readNamespace({ name: ns.name });
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    ).catch(() => undefined);
+  }
+  await volumes?.cleanup();
+  cluster?.release();
+  if (dist) rmSync(dirname(dist), { recursive: true, force: true });
 }
