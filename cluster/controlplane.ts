@@ -31,7 +31,7 @@ import {
   logTails,
   startReaper,
 } from './processes';
-import { waitFor } from './wait';
+import { stopwatch, waitFor } from './wait';
 import { startStorageProvisioner, type StorageProvisioner } from './storage-provisioner';
 import { SERVICE_CIDR, startWorkload, type WorkloadOptions } from './workload';
 
@@ -199,14 +199,7 @@ class ControlPlaneImpl implements ControlPlane {
   }
 
   async start(): Promise<void> {
-    const t0 = Date.now();
-    let t = t0;
-    const lap = () => {
-      const now = Date.now();
-      const d = now - t;
-      t = now;
-      return d;
-    };
+    const { lap, total } = stopwatch();
     if (this.tier === 'node') {
       // before the apiserver: it binds to the node's address on the bridge made here
       this.nodeHost = await prepareNodeHost(this.dir, this.say, this.opts.nodeLockWaitMs, this.opts.onNodeLock);
@@ -248,7 +241,7 @@ class ControlPlaneImpl implements ControlPlane {
       });
       this.timings.node = lap();
     }
-    this.timings.total = Date.now() - t0;
+    this.timings.total = total();
   }
 
   private async retryOnPortClash(step: () => Promise<void>): Promise<void> {

@@ -49,7 +49,7 @@ import {
 import type { Pki } from './pki';
 import { servingCert } from './pki';
 import { failIfExited, freePort, httpRequest, logTails, type Component } from './processes';
-import { waitFor } from './wait';
+import { stopwatch, waitFor } from './wait';
 
 export { NODE_IP, NODE_NAME, PAUSE_IMAGE, POD_CIDR, PROBE_IMAGE, CLUSTER_DNS_IP } from './node-config';
 export { NodeHostError } from './node-host';
@@ -318,14 +318,7 @@ class RealNodeImpl implements RealNode {
 
 /** After the workload tier: containerd, the images, CoreDNS, kube-proxy, kubelet; resolves when the Node is Ready. */
 export async function startNode(ctx: NodeContext): Promise<RealNode> {
-  const t0 = Date.now();
-  let t = t0;
-  const lap = () => {
-    const now = Date.now();
-    const d = now - t;
-    t = now;
-    return d;
-  };
+  const { lap, total } = stopwatch();
   const paths = nodePaths(join(ctx.dir, 'node'));
   for (const d of [dirname(paths.containerdConfig), paths.cniConfDir, paths.cniIpamDir, paths.kubeletRoot])
     mkdirSync(d, { recursive: true });
@@ -453,7 +446,7 @@ export async function startNode(ctx: NodeContext): Promise<RealNode> {
     waitOpts(),
   );
   node.timings.nodeReady = Date.now() - kubeletStart;
-  node.timings.total = Date.now() - t0;
+  node.timings.total = total();
   ctx.say(
     `Node ${NODE_NAME} Ready ${node.timings.nodeReady} ms after kubelet started (node total ${node.timings.total} ms)`,
   );

@@ -54,3 +54,18 @@ export async function waitFor<T>(
     if (opts.maxIntervalMs !== undefined) delay = Math.min(delay * 2, opts.maxIntervalMs);
   }
 }
+
+/** Split times for a start-up: each call of `lap()` returns the ms since the previous one; `total()` since the start. */
+export function stopwatch(): { lap(): number; total(): number } {
+  const t0 = Date.now();
+  let t = t0;
+  return {
+    lap() {
+      const now = Date.now();
+      const d = now - t;
+      t = now;
+      return d;
+    },
+    total: () => Date.now() - t0,
+  };
+}
