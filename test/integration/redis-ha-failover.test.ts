@@ -15,11 +15,11 @@ import { loadDist } from '../support/dist';
 import {
   acquireNodeCluster,
   archives,
-  createNamespace,
   localImages,
   synthesizeLocal,
   type NodeCluster,
 } from '../support/node-cluster';
+import { createTestNamespace, type TestNamespace } from '../support/shared';
 import {
   apply,
   cli,
@@ -52,7 +52,7 @@ describe('redis-ha on a real node: Redis, Sentinel and HAProxy pods', () => {
   let images: ImageSet;
   let dist: string;
   let cluster: NodeCluster;
-  let ns: { name: string; delete(): Promise<void> };
+  let ns: TestNamespace;
   let volumes: { cleanup(): Promise<void> } | undefined;
   let objs: any[];
   let sts: any;
@@ -144,7 +144,7 @@ describe('redis-ha on a real node: Redis, Sentinel and HAProxy pods', () => {
     downAfter = Number(/down-after-milliseconds \S+ (\d+)/.exec(sentinelConf)![1]);
     failoverTimeout = Number(/failover-timeout \S+ (\d+)/.exec(sentinelConf)![1]);
 
-    ns = await createNamespace(cluster, 'redis-ha');
+    ns = await createTestNamespace('redis-ha', { kubeConfig: cluster.kubeConfig() });
     const domain = /\.svc\.(.+)$/.exec(env.HEADLESS_DOMAIN)![1];
     fqdn = (i) => `${sts.metadata.name}-${i}.${sts.spec.serviceName}.${ns.name}.svc.${domain}`;
     masterEndpoint = `${sts.metadata.name}-master.${ns.name}.svc.${domain}`;

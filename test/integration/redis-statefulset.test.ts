@@ -13,11 +13,11 @@ import { loadDist } from '../support/dist';
 import {
   acquireNodeCluster,
   archives,
-  createNamespace,
   localImages,
   synthesizeLocal,
   type NodeCluster,
 } from '../support/node-cluster';
+import { createTestNamespace, type TestNamespace } from '../support/shared';
 import {
   apply,
   cli as rawCli,
@@ -59,7 +59,7 @@ describe('redis-sfs StatefulSet on a real node', () => {
   let images: ImageSet;
   let dist: string;
   let cluster: NodeCluster;
-  let ns: { name: string; delete(): Promise<void> };
+  let ns: TestNamespace;
   let volumes: { cleanup(): Promise<void> } | undefined;
   let sts: any;
   let objs: any[];
@@ -87,7 +87,7 @@ describe('redis-sfs StatefulSet on a real node', () => {
     objs = loadDist('redis-statefulset', dist);
     sts = objs.find((o) => o.kind === 'StatefulSet');
     expect(sts.spec.template.spec.containers[0].image).toBe(images.redis.ref);
-    ns = await createNamespace(cluster, 'redis-sfs');
+    ns = await createTestNamespace('redis-sfs', { kubeConfig: cluster.kubeConfig() });
     for (let i = 0; i < ORDINALS; i++) pods.push({ cluster, namespace: ns.name, name: `${sts.metadata.name}-${i}` });
     // What the user does once (docs/redis.md): the Secret with the password.
     const ref = passwordSecretRef(sts);

@@ -38,7 +38,7 @@ import { join, resolve } from 'node:path';
 import { loadImage, repoRoot, startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 import { buildImages, writeStackConfig, type ImageName, type ImageSet } from '../../cluster/images';
 import { kubectl, type KubectlResult } from '../../cluster/operator-manifests';
-import { sleep, waitFor } from './wait';
+import { sleep } from './wait';
 
 /** How long the server keeps the tier after the last lease went. */
 const IDLE_MS = 30_000;
@@ -333,40 +333,6 @@ export function archives(images: ImageSet, names: readonly ImageName[]): string[
 export const isReady = (pod: k8s.V1Pod) =>
   pod.status?.phase === 'Running' &&
   (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-/** A namespace (Pod Security enforced at `level`) with its default ServiceAccount. */
-export async function createNamespace(
-  cluster: NodeCluster,
-  prefix: string,
-  level: 'restricted' | 'baseline' | 'privileged' = 'restricted',
-  labels: Record<string, string> = {},
-): Promise<{ name: string; delete(): Promise<void> }> {
-  const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await core.createNamespace({
-    body: {
-      metadata: {
-        name,
-        labels: {
-          'pod-security.kubernetes.io/enforce': level,
-          'pod-security.kubernetes.io/enforce-version': 'latest',
-          ...labels,
-        },
-      },
-    },
-  });
-  await waitFor(
-    `ServiceAccount ${name}/default`,
-    async () => !!(await core.readNamespacedServiceAccount({ namespace: name, name: 'default' })),
-    { timeoutMs: 60_000 },
-  );
-  return {
-    name,
-    delete: async () => {
-      await core.deleteNamespace({ name }).catch(() => undefined);
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // the server (this file run as a program through scripts/run-ts.mjs)

@@ -49,9 +49,14 @@ export interface TestNamespace {
  */
 export async function createTestNamespace(
   prefix = 'test',
-  opts: { podSecurity?: PodSecurityLevel; labels?: Record<string, string> } = {},
+  opts: {
+    podSecurity?: PodSecurityLevel;
+    labels?: Record<string, string>;
+    /** the cluster to create it in (default: the shared control plane) */
+    kubeConfig?: k8s.KubeConfig;
+  } = {},
 ): Promise<TestNamespace> {
-  const kc = kubeConfig();
+  const kc = opts.kubeConfig ?? kubeConfig();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const level = opts.podSecurity ?? 'restricted';
   const base =
