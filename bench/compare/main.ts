@@ -93,7 +93,9 @@ async function main(args: string[]): Promise<void> {
       loadavgAtStart: loadavg().map((x) => round(x, 2)),
     },
   };
-  log(`compare: commit ${about.commit}, ${about.machine.cores} cores, load ${about.machine.loadavgAtStart.join(' ')}`);
+  log(
+    `compare: commit ${about.commit}, ${opts.namespaces} namespace(s), ${about.machine.cores} cores, load ${about.machine.loadavgAtStart.join(' ')}`,
+  );
   const runs: RunResult[] = [];
   const errors: { operator: string; n: number; run: number; error: string }[] = [];
   const write = () => {

@@ -10,12 +10,30 @@ export const OP_SA = 'memcached-operator';
 export const OP_USER = `system:serviceaccount:${OP_NS}:${OP_SA}`;
 export const ADMIN_USER = 'kubernetes-admin';
 export const NS = 'bench';
-export const CR_PATH = `/apis/${GROUP}/${VERSION}/namespaces/${NS}/memcacheds`;
-export const DEPLOY_PATH = `/apis/apps/v1/namespaces/${NS}/deployments`;
+
+/**
+ * The namespaces the objects go to: `bench` for one (the default), else `bench-000`,
+ * `bench-001`, … with object i in namespace i mod count.
+ */
+export function benchNamespaces(count: number): string[] {
+  if (count <= 1) return [NS];
+  return Array.from({ length: count }, (_, i) => `${NS}-${String(i).padStart(3, '0')}`);
+}
+
+/** The Memcached collection of `namespace`. */
+export const crPath = (namespace: string) => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/memcacheds`;
+
+/** What the benchmark watches: one namespace, or every namespace when the objects are spread. */
+export function watchPaths(count: number): { memcacheds: string; deployments: string } {
+  return count <= 1
+    ? { memcacheds: crPath(NS), deployments: `/apis/apps/v1/namespaces/${NS}/deployments` }
+    : { memcacheds: `/apis/${GROUP}/${VERSION}/memcacheds`, deployments: '/apis/apps/v1/deployments' };
+}
 
 export const USAGE = `usage: node scripts/run-ts.mjs bench/operator/main.ts [--n 100,1000] [--workers 4,16] [--runs 2]
        [--tier workload|api] [--idle 60] [--concurrency 50] [--nodes auto] [--timeout 900]
-       [--min-size 1] [--max-size 3] [--resize-to SIZE] [--container-port PORT] [--single 20] [--sync-period 10h] [--watch-namespace]
+       [--min-size 1] [--max-size 3] [--resize-to SIZE] [--container-port PORT] [--single 20] [--sync-period 10h]
+       [--namespaces 1] [--watch-namespace]
        [--no-leader-elect] [--control-plane-qps 300] [--node-options="--max-old-space-size=128"]
        [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--out bench/results/operator.json]
 (docs/benchmarks.md explains each knob and figure)`;
@@ -51,6 +69,7 @@ export function parseOptions(args: string[]) {
       'node-options': { type: 'string' },
       limits: { type: 'boolean', default: true },
       'watch-namespace': { type: 'boolean', default: false },
+      namespaces: { type: 'string', default: '1' },
       'leader-elect': { type: 'boolean', default: true },
       out: { type: 'string', default: 'bench/results/operator.json' },
       'keep-going': { type: 'boolean', default: true },
@@ -89,6 +108,8 @@ export function parseOptions(args: string[]) {
     /** run the operator under the Deployment's resources.limits (cgroup), as in a pod */
     limits: argv.limits!,
     watchNamespace: argv['watch-namespace']!,
+    /** spread the objects over this many namespaces (object i in namespace i mod count) */
+    namespaces: Number(argv.namespaces),
     leaderElect: argv['leader-elect']!,
     keepGoing: argv['keep-going']!,
     out: resolve(argv.out!),
@@ -105,6 +126,10 @@ export function parseOptions(args: string[]) {
     throw new Error('sizes must satisfy 0 <= min <= max <= 5');
   if (opts.resizeTo !== undefined && !(Number.isInteger(opts.resizeTo) && opts.resizeTo >= 0 && opts.resizeTo <= 5))
     throw new Error('--resize-to must be an integer 0..5');
+  if (!(Number.isInteger(opts.namespaces) && opts.namespaces >= 1 && opts.namespaces <= 1000))
+    throw new Error('--namespaces must be an integer 1..1000');
+  if (opts.namespaces > 1 && opts.watchNamespace)
+    throw new Error('--watch-namespace watches one namespace; it cannot be combined with --namespaces > 1');
   if (
     opts.containerPort !== undefined &&
     !(Number.isInteger(opts.containerPort) && opts.containerPort >= 1 && opts.containerPort <= 65535)

@@ -5,7 +5,7 @@ import { sleep } from '../../cluster/wait';
 import type { RawClient, Watcher } from '../lib/kube';
 import { latencyStats, parsePrometheus, procSample, round, type ProcSample } from '../lib/stats';
 import { API_SERIES, roundStats, scrape } from './metrics';
-import { CR_PATH, DEPLOY_PATH, GROUP, log, VERSION, type Options } from './options';
+import { benchNamespaces, crPath, GROUP, log, VERSION, watchPaths, type Options } from './options';
 import type { BenchOperator } from './setup';
 import type { CrState } from './types';
 
@@ -38,11 +38,18 @@ export class Tracker {
     private readonly crReady: (tier: Options['tier'], o: any, size: number) => boolean,
   ) {}
 
+  /** The state of the tracked object `o` (a Memcached or its Deployment), if it is one. */
+  private stateOf(o: any): CrState | undefined {
+    const st = this.crs.get(o.metadata?.name);
+    return st?.namespace === o.metadata?.namespace ? st : undefined;
+  }
+
   async watch(watchers: Watcher[]): Promise<void> {
+    const paths = watchPaths(this.opts.namespaces);
     watchers.push(
-      await this.client.listWatch(DEPLOY_PATH, (type, d, at) => {
+      await this.client.listWatch(paths.deployments, (type, d, at) => {
         this.lastEventAt = at;
-        const st = this.crs.get(d.metadata?.name);
+        const st = this.stateOf(d);
         if (!st || type === 'DELETED' || st.sentAt === undefined) return;
         if (st.deploymentAt === undefined && (this.phase !== 'update' || d.spec?.replicas === st.size))
           st.deploymentAt = at;
@@ -51,9 +58,9 @@ export class Tracker {
       }),
     );
     watchers.push(
-      await this.client.listWatch(CR_PATH, (type, o, at) => {
+      await this.client.listWatch(paths.memcacheds, (type, o, at) => {
         this.lastEventAt = at;
-        const st = this.crs.get(o.metadata?.name);
+        const st = this.stateOf(o);
         if (!st || type === 'DELETED' || st.sentAt === undefined) return;
         st.crReady = this.crReady(this.opts.tier, o, st.size);
         if (st.crReady) st.crReadyAt ??= at;
@@ -198,12 +205,21 @@ export function crBody(opts: Pick<Options, 'containerPort'>, name: string, size:
 export async function createPhase(ctx: PhaseContext, names: string[]): Promise<PhaseFigures> {
   const { opts, tracker } = ctx;
   const sizeFor = (i: number) => opts.minSize + (i % (opts.maxSize - opts.minSize + 1));
-  names.forEach((name, i) => tracker.crs.set(name, { size: sizeFor(i), deploymentReady: false, crReady: false }));
-  log(`  creating ${ctx.n} Memcached objects`);
-  const t0 = performance.now();
-  await tracker.sendAll(names, (name) =>
-    ctx.client.request('POST', CR_PATH, crBody(opts, name, tracker.crs.get(name)!.size)),
+  const namespaces = benchNamespaces(opts.namespaces);
+  names.forEach((name, i) =>
+    tracker.crs.set(name, {
+      namespace: namespaces[i % namespaces.length],
+      size: sizeFor(i),
+      deploymentReady: false,
+      crReady: false,
+    }),
   );
+  log(`  creating ${ctx.n} Memcached objects in ${namespaces.length} namespace(s)`);
+  const t0 = performance.now();
+  await tracker.sendAll(names, (name) => {
+    const st = tracker.crs.get(name)!;
+    return ctx.client.request('POST', crPath(st.namespace), crBody(opts, name, st.size));
+  });
   const fig = tracker.figures(t0, await tracker.waitConverged(t0, ctx.operator.check));
   log(
     `  create: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`,
@@ -245,14 +261,15 @@ export async function updatePhase(ctx: PhaseContext, names: string[]): Promise<P
   }
   log(`  patching every size`);
   const t1 = performance.now();
-  await tracker.sendAll(names, (name) =>
-    ctx.client.request(
+  await tracker.sendAll(names, (name) => {
+    const st = tracker.crs.get(name)!;
+    return ctx.client.request(
       'PATCH',
-      `${CR_PATH}/${name}`,
-      { spec: { size: tracker.crs.get(name)!.size } },
+      `${crPath(st.namespace)}/${name}`,
+      { spec: { size: st.size } },
       'application/merge-patch+json',
-    ),
-  );
+    );
+  });
   const fig = tracker.figures(t1, await tracker.waitConverged(t1, ctx.operator.check));
   log(
     `  update: all Deployments ${fig.allDeploymentsMs} ms, all Available ${fig.allDeploymentsAvailableMs} ms, statuses ${fig.allStatusMs} ms, p99 ${fig.latencyClientMs.p99} ms`,
@@ -268,11 +285,16 @@ export async function singlePhase(ctx: PhaseContext): Promise<CrState[]> {
   const singles: CrState[] = [];
   for (let i = 0; i < opts.single; i++) {
     const name = `single-${String(i).padStart(3, '0')}`;
-    const st: CrState = { size: opts.minSize, deploymentReady: false, crReady: false };
+    const st: CrState = {
+      namespace: benchNamespaces(opts.namespaces)[0],
+      size: opts.minSize,
+      deploymentReady: false,
+      crReady: false,
+    };
     tracker.crs.set(name, st);
     singles.push(st);
     st.sentAt = performance.now();
-    const r = await ctx.client.request('POST', CR_PATH, crBody(opts, name, st.size));
+    const r = await ctx.client.request('POST', crPath(st.namespace), crBody(opts, name, st.size));
     st.respondedAt = performance.now();
     if (r.status >= 300) throw new Error(`create ${name}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
     const deadline = performance.now() + 30_000;

@@ -411,7 +411,7 @@ export function writeResults(
   if (final) {
     const m = about.machine;
     console.log(
-      `operator benchmark: tier ${opts.tier}, sizes ${opts.minSize}..${opts.maxSize}, idle ${opts.idleS} s, ${m.cores} cores, Node ${m.node}, commit ${about.commit}${about.dirty ? '+dirty' : ''}`,
+      `operator benchmark: tier ${opts.tier}, sizes ${opts.minSize}..${opts.maxSize}, ${opts.namespaces} namespace(s), idle ${opts.idleS} s, ${m.cores} cores, Node ${m.node}, commit ${about.commit}${about.dirty ? '+dirty' : ''}`,
     );
     printTables(opts, summaries, runs);
     for (const e of errors)

@@ -13,7 +13,7 @@ import { createLimitGroup, parseLimits, type LimitGroup } from '../lib/cgroup';
 import { RawClient, type Watcher } from '../lib/kube';
 import { round } from '../lib/stats';
 import { componentPids } from './metrics';
-import { GROUP, log, NS, nodeOptions, OP_NS, type Options } from './options';
+import { benchNamespaces, GROUP, log, NS, nodeOptions, OP_NS, type Options } from './options';
 import type { Subject } from './subject';
 import type { RunResult } from './types';
 
@@ -83,17 +83,25 @@ export async function setUpCluster(opts: Options, env: RunEnv, subject: Subject)
   await subject.install(cp);
   const client = new RawClient(cp.server, cp.pki, opts.concurrency);
   env.client = client;
-  await client.json('POST', '/api/v1/namespaces', {
-    metadata: {
-      name: NS,
-      labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' },
-    },
-  });
+  const namespaces = benchNamespaces(opts.namespaces);
+  for (const name of namespaces) {
+    await client.json('POST', '/api/v1/namespaces', {
+      metadata: {
+        name,
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' },
+      },
+    });
+  }
   if (opts.tier === 'workload') {
     // pods need the namespace's default ServiceAccount (the serviceaccount controller makes it)
     await waitFor(
-      `ServiceAccount ${NS}/default`,
-      async () => (await client.request('GET', `/api/v1/namespaces/${NS}/serviceaccounts/default`)).status === 200,
+      `the default ServiceAccount of ${namespaces.length} namespace(s)`,
+      async () => {
+        const r = await client.request('GET', '/api/v1/serviceaccounts?fieldSelector=metadata.name%3Ddefault');
+        if (r.status !== 200) return false;
+        const have = new Set(JSON.parse(r.body).items.map((sa: any) => sa.metadata.namespace));
+        return namespaces.every((n) => have.has(n));
+      },
       { timeoutMs: 60_000, intervalMs: 100 },
     );
   }

@@ -5,6 +5,8 @@ import type { latencyStats } from '../lib/stats';
 
 /** The benchmark's own view of one Memcached object in the current phase. */
 export interface CrState {
+  /** the namespace the object lives in */
+  namespace: string;
   size: number;
   sentAt?: number;
   respondedAt?: number;

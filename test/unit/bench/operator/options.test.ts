@@ -1,7 +1,7 @@
 // bench/operator/options.ts: the benchmark's command line.
 import { describe, expect, it } from '@jest/globals';
 import { resolve } from 'node:path';
-import { nodeOptions, parseOptions } from '../../../../bench/operator/options';
+import { benchNamespaces, crPath, nodeOptions, parseOptions, watchPaths } from '../../../../bench/operator/options';
 
 describe('parseOptions', () => {
   it('has the documented defaults', () => {
@@ -69,5 +69,32 @@ describe('nodeOptions', () => {
       NODE_OPTIONS:
         '--max-old-space-size=128 --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-name=operator-n10-w2-r1.cpuprofile',
     });
+  });
+});
+
+describe('--namespaces', () => {
+  it('keeps one namespace, bench, by default and watches it alone', () => {
+    expect(parseOptions([]).namespaces).toBe(1);
+    expect(benchNamespaces(1)).toEqual(['bench']);
+    expect(watchPaths(1).deployments).toBe('/apis/apps/v1/namespaces/bench/deployments');
+  });
+
+  it('spreads over numbered namespaces and watches across all of them', () => {
+    expect(parseOptions(['--namespaces', '100']).namespaces).toBe(100);
+    const names = benchNamespaces(100);
+    expect(names).toHaveLength(100);
+    expect(names[0]).toBe('bench-000');
+    expect(names[99]).toBe('bench-099');
+    expect(watchPaths(100)).toEqual({
+      memcacheds: expect.stringMatching(/^\/apis\/[^/]+\/[^/]+\/memcacheds$/),
+      deployments: '/apis/apps/v1/deployments',
+    });
+    expect(crPath('bench-007')).toMatch(/\/namespaces\/bench-007\/memcacheds$/);
+  });
+
+  it('rejects a count out of range and a single watched namespace with several', () => {
+    expect(() => parseOptions(['--namespaces', '0'])).toThrow(/--namespaces/);
+    expect(() => parseOptions(['--namespaces', '1.5'])).toThrow(/--namespaces/);
+    expect(() => parseOptions(['--namespaces', '4', '--watch-namespace'])).toThrow(/--watch-namespace/);
   });
 });
