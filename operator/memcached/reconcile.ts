@@ -1,11 +1,12 @@
 // One reconcile of one Memcached object: read the caches, render the operand with the shared
 // construct, write only what differs, and report status only when it changes.
 import { FIELD_MANAGER, PORT_DEFAULT, SIZE_DEFAULT } from '../../constructs/memcached-api';
-import { memcachedSelector, renderMemcachedOperand } from '../../constructs/memcached-operand';
+import { memcachedSelector, type RenderedOperand } from '../../constructs/memcached-operand';
 import { errorMessage, httpStatus, isTerminalApiError, type ReconcileResult } from '../runtime/errors';
 import type { Logger } from '../runtime/log';
 import { isControlledBy, splitKey, type JsonObject, type KubeObject } from '../runtime/object';
 import { operandDrift } from './drift';
+import { OperandTemplates } from './operand-templates';
 import { computeStatus, MemcachedStatus, Problem, sameStatus } from './status';
 
 /** Read access to the informer caches (the reconciler never GETs what it watches). */
@@ -73,7 +74,10 @@ export class Reconciler {
    * for them was a tenth of the operator's CPU time in the benchmark. The objects are frozen:
    * nothing downstream may change a cached rendering.
    */
-  private readonly rendered = new Map<string, { inputs: string; operand: ReturnType<typeof renderMemcachedOperand> }>();
+  private readonly rendered = new Map<string, { inputs: string; operand: RenderedOperand }>();
+
+  /** Renderings per shape (size, port, image), filled in per object: see operand-templates.ts. */
+  private readonly templates: OperandTemplates;
 
   /**
    * Creates this process made (or that returned 409) whose objects the cache has not shown
@@ -83,7 +87,9 @@ export class Reconciler {
    */
   private readonly expected = new Map<string, Map<string, number>>();
 
-  constructor(private readonly o: ReconcilerOptions) {}
+  constructor(private readonly o: ReconcilerOptions) {
+    this.templates = new OperandTemplates(o.image);
+  }
 
   /**
    * True when `cr` is the echo of this operator's last status write for `key`: the status on
@@ -105,7 +111,7 @@ export class Reconciler {
     const inputs = JSON.stringify([owner.apiVersion, owner.uid, size, containerPort, this.o.image]);
     const cached = this.rendered.get(key);
     if (cached?.inputs === inputs) return cached.operand;
-    const operand = deepFreeze(renderMemcachedOperand({ owner, spec: { size, containerPort }, image: this.o.image }));
+    const operand = deepFreeze(this.templates.render(owner, size, containerPort));
     this.rendered.set(key, { inputs, operand });
     return operand;
   }
