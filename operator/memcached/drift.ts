@@ -5,20 +5,53 @@
 
 import type { JsonObject } from '../runtime/object';
 
-/** Paths (like `spec.replicas`) whose desired value the live object does not hold. */
-export function driftedFields(desired: unknown, actual: unknown, path = ''): string[] {
+/**
+ * Paths (like `spec.replicas`) whose desired value the live object does not hold. Runs for
+ * every operand object on every reconcile, nearly always finding nothing: the path of a field
+ * is only spelled out when the field differs.
+ */
+export function driftedFields(desired: unknown, actual: unknown): string[] {
+  const out: string[] = [];
+  walk(desired, actual, [], out);
+  return out;
+}
+
+function walk(desired: unknown, actual: unknown, at: (string | number)[], out: string[]): void {
   if (Array.isArray(desired)) {
-    if (!Array.isArray(actual) || actual.length !== desired.length) return [path || '(root)'];
-    return desired.flatMap((d, i) => driftedFields(d, actual[i], `${path}[${i}]`));
+    if (!Array.isArray(actual) || actual.length !== desired.length) {
+      out.push(pathOf(at));
+      return;
+    }
+    for (let i = 0; i < desired.length; i++) {
+      at.push(i);
+      walk(desired[i], actual[i], at, out);
+      at.pop();
+    }
+    return;
   }
   if (desired !== null && typeof desired === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return [path || '(root)'];
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) {
+      out.push(pathOf(at));
+      return;
+    }
     const a = actual as Record<string, unknown>;
-    return Object.entries(desired as Record<string, unknown>).flatMap(([k, v]) =>
-      v === undefined ? [] : driftedFields(v, a[k], path ? `${path}.${k}` : k),
-    );
+    for (const [k, v] of Object.entries(desired as Record<string, unknown>)) {
+      if (v === undefined) continue;
+      at.push(k);
+      walk(v, a[k], at, out);
+      at.pop();
+    }
+    return;
   }
-  return desired === actual ? [] : [path || '(root)'];
+  if (desired !== actual) out.push(pathOf(at));
+}
+
+/** `spec.template.spec.containers[0].image` from its keys and indexes; `(root)` for none. */
+function pathOf(at: (string | number)[]): string {
+  if (!at.length) return '(root)';
+  let path = '';
+  for (const part of at) path += typeof part === 'number' ? `[${part}]` : path ? `.${part}` : part;
+  return path;
 }
 
 /**

@@ -126,15 +126,30 @@ function rolloutState(d: KubeObject, size: number): { done: boolean; failed: boo
   return { done: true, failed: false, message: `Deployment has ${size} up-to-date, available pods` };
 }
 
-/** Status equality that ignores key order (the API server may reorder map keys). */
+/**
+ * Status equality that ignores key order (the API server may reorder map keys), with
+ * JSON's view of absence: a key whose value is undefined is no key.
+ */
 export function sameStatus(a: unknown, b: unknown): boolean {
-  return canonical(a ?? {}) === canonical(b ?? {});
+  return sameJson(a ?? {}, b ?? {});
 }
 
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => x.localeCompare(y)))
-      : val,
-  );
+function sameJson(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
+  if (Array.isArray(x) || Array.isArray(y)) {
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameJson(x[i], y[i])) return false;
+    return true;
+  }
+  const xo = x as Record<string, unknown>;
+  const yo = y as Record<string, unknown>;
+  let keys = 0;
+  for (const k in xo) {
+    if (xo[k] === undefined) continue;
+    keys++;
+    if (!sameJson(xo[k], yo[k])) return false;
+  }
+  for (const k in yo) if (yo[k] !== undefined) keys--;
+  return keys === 0;
 }

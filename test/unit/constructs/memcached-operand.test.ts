@@ -124,5 +124,20 @@ describe('drift detection', () => {
   it('treats a list of a different length as drift', () => {
     expect(driftedFields({ a: [1, 2] }, { a: [1, 2, 3] })).toEqual(['a']);
     expect(driftedFields({ a: [1] }, { a: 'x' })).toEqual(['a']);
+    expect(driftedFields(1, 2)).toEqual(['(root)']);
+    expect(
+      driftedFields(
+        { spec: { c: [{ n: 'a', p: [{ x: 1 }] }, { n: 'b' }], r: 3, u: undefined } },
+        {
+          spec: {
+            c: [
+              { n: 'a', p: [{ x: 2, y: 0 }] },
+              { n: 'c', extra: true },
+            ],
+            r: 3,
+          },
+        },
+      ),
+    ).toEqual(['spec.c[0].p[0].x', 'spec.c[1].n']);
   });
 });

@@ -135,4 +135,16 @@ describe('computeStatus', () => {
     expect(sameStatus({ a: 1, b: { c: 2, d: 3 } }, { b: { d: 3, c: 2 }, a: 1 })).toBe(true);
     expect(sameStatus({ a: 1 }, { a: 2 })).toBe(false);
   });
+
+  it('compares status as JSON would: absent and undefined alike, lists in order, every key counted', () => {
+    expect(sameStatus({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(sameStatus(undefined, {})).toBe(true);
+    expect(sameStatus({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(sameStatus({ a: 1, b: 2 }, { a: 1 })).toBe(false);
+    expect(sameStatus({ l: [1, 2] }, { l: [2, 1] })).toBe(false);
+    expect(sameStatus({ l: [{ x: 1, y: 2 }] }, { l: [{ y: 2, x: 1 }] })).toBe(true);
+    expect(sameStatus({ l: [] }, { l: {} })).toBe(false);
+    expect(sameStatus({ a: null }, { a: {} })).toBe(false);
+    expect(sameStatus({ a: '1' }, { a: 1 })).toBe(false);
+  });
 });
