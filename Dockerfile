@@ -24,8 +24,10 @@ RUN node scripts/bundle.mjs operator/main.ts build/operator.mjs
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-# Everything is bundled (cdk8s, client-node, prom-client): no node_modules in the image.
-COPY --from=build /src/build/operator.mjs /src/build/operator.mjs.map build/
+# Everything is bundled, no node_modules in the image: operator.mjs (cdk8s, prom-client, the
+# operator's own kubeconfig loader) and operator-client-node.mjs (@kubernetes/client-node, read
+# only for kubeconfigs that loader does not handle, e.g. exec plugins).
+COPY --from=build /src/build/operator.mjs /src/build/operator.mjs.map /src/build/operator-client-node.mjs /src/build/operator-client-node.mjs.map build/
 # The `node` user of the base image, numeric so runAsNonRoot can be verified.
 USER 1000:1000
 EXPOSE 8080 8081

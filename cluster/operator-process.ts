@@ -80,7 +80,9 @@ export function startOperator(opts: {
   const cwd = opts.isolated ? mkdtempSync(join(tmpdir(), 'operator-image-')) : ROOT;
   if (opts.isolated) {
     mkdirSync(join(cwd, 'build'));
-    copyFileSync(join(ROOT, 'build/operator.mjs'), join(cwd, 'build/operator.mjs'));
+    // the bundle and the client-node module it loads only for kubeconfigs its own loader does not handle
+    for (const file of ['operator.mjs', 'operator-client-node.mjs'])
+      copyFileSync(join(ROOT, 'build', file), join(cwd, 'build', file));
   }
   const argv = [
     ...(opts.commandPrefix ?? []),

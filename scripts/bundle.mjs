@@ -1,17 +1,33 @@
 // One esbuild configuration for every bundle the project makes: the TypeScript entry and all
 // its dependencies in one ES module for Node (used by run-ts.mjs and for the operator image).
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
-/** Bundles `entry` into `outfile`; resolves to the list of input files (for staleness checks). */
-export async function bundle(entry, outfile, root) {
+/**
+ * The module the operator runtime imports lazily, only for kubeconfigs its own loader does
+ * not handle (operator/runtime/client/access.ts): @kubernetes/client-node and undici.
+ */
+const CLIENT_NODE_MODULE = /(^|[\\/])client-node-module(\.ts)?$/;
+
+/**
+ * Bundles `entry` into `outfile`; resolves to the list of input files (for staleness checks).
+ *
+ * `separateClientNode`: a dynamic import of the runtime's client-node module becomes a file of
+ * its own next to `outfile` (`<name>-client-node.mjs`), read only when imported. Bundled
+ * inline, esbuild would keep it lazy (not evaluated) but Node would still load and parse its
+ * source at startup: measured +29 MiB of resident memory for the operator. `outfile` alone
+ * still runs for every kubeconfig the lean loader handles.
+ *
+ * `sourcesContent` false: source maps without the sources, only the mappings (stack traces still
+ * name the TypeScript files and lines). `node --enable-source-maps` (the image's command) holds
+ * the loaded maps in memory: measured -13 MiB of resident memory for the operator.
+ */
+export async function bundle(entry, outfile, root, { separateClientNode = false, sourcesContent = true } = {}) {
   // package.json's version is the one version: the operator's --version and start log read it
   // from here (operator/runtime/version.ts), since the image ships the bundle without package.json.
   const { version } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
-  const result = await build({
-    entryPoints: [entry],
-    outfile,
+  const options = {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -26,13 +42,37 @@ export async function bundle(entry, outfile, root) {
     },
     metafile: true,
     sourcemap: 'linked',
+    sourcesContent,
     logLevel: 'warning',
-  });
-  return [...Object.keys(result.metafile.inputs), 'package.json'];
+  };
+  const sideFile = `${basename(outfile, extname(outfile))}-client-node.mjs`;
+  let sideEntry;
+  const plugins = separateClientNode
+    ? [
+        {
+          name: 'separate-client-node',
+          setup(b) {
+            b.onResolve({ filter: CLIENT_NODE_MODULE }, (args) => {
+              if (args.kind !== 'dynamic-import') return undefined;
+              sideEntry = resolve(args.resolveDir, args.path.endsWith('.ts') ? args.path : `${args.path}.ts`);
+              return { path: `./${sideFile}`, external: true };
+            });
+          },
+        },
+      ]
+    : [];
+  const result = await build({ ...options, entryPoints: [entry], outfile, plugins });
+  const inputs = Object.keys(result.metafile.inputs);
+  if (sideEntry) {
+    const side = await build({ ...options, entryPoints: [sideEntry], outfile: join(dirname(outfile), sideFile) });
+    inputs.push(...Object.keys(side.metafile.inputs));
+  }
+  return [...new Set(inputs), 'package.json'];
 }
 
-// `node scripts/bundle.mjs <entry.ts> <outfile>`
+// `node scripts/bundle.mjs <entry.ts> <outfile>`: a program to deploy (the operator image), so
+// client-node goes into a file of its own and the source maps carry no sources (see bundle()).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [entry, outfile] = process.argv.slice(2);
-  await bundle(entry, outfile, process.cwd());
+  await bundle(entry, outfile, process.cwd(), { separateClientNode: true, sourcesContent: false });
 }

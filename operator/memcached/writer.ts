@@ -1,7 +1,7 @@
 // The reconciler's writes, on the runtime's client: operand objects under the operator's field
 // manager, status patches of Memcached objects, and Events about them.
 import { FIELD_MANAGER, MEMCACHED_KIND, MEMCACHED_PLURAL } from '../../constructs/memcached-api';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../runtime/client/access';
 import { Client } from '../runtime/client/client';
 import type { JsonObject, KubeObject, ResourceRef } from '../runtime/object';
 import type { Writer } from './reconcile';
@@ -22,7 +22,7 @@ function memcachedResource(cr: KubeObject): ResourceRef {
 export class KubeWriter implements Writer {
   private readonly client: Client;
 
-  constructor(kc: KubeConfig, identity: string) {
+  constructor(kc: KubeAccess, identity: string) {
     this.client = new Client(kc, { fieldManager: FIELD_MANAGER, identity });
   }
 

@@ -3,7 +3,6 @@
 // fix it): then it is logged and counted, but the key is not queued again until an event
 // brings it back.
 import { STATUS_CODES } from 'node:http';
-import { ApiException } from '@kubernetes/client-node';
 
 /** What a reconcile asks for; an empty result (or void) means done. */
 export interface ReconcileResult {
@@ -18,6 +17,25 @@ export class TerminalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TerminalError';
+  }
+}
+
+/**
+ * A request or watch the API server answered with a non-2xx status (client/kube-request.ts,
+ * client/watch-stream.ts). The same information as client-node's ApiException (`code`, `body`,
+ * `headers`) without loading client-node; the message is "METHOD path: the server's message".
+ */
+export class ApiError extends Error {
+  constructor(
+    /** The HTTP status. */
+    readonly code: number,
+    message: string,
+    /** The parsed Status object when the body was JSON, else the body text. */
+    readonly body: unknown,
+    readonly headers: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
   }
 }
 
@@ -39,11 +57,12 @@ export function isTerminalApiError(err: unknown): boolean {
 }
 
 /**
- * The HTTP status of a failed request or watch: ApiException.code, a `{code}` error of
- * client-node's object API, or Watch's `error.statusCode`. undefined for other errors.
+ * The HTTP status of a failed request or watch: ApiError.code, client-node's ApiException.code
+ * (its typed APIs, which tests and tools use), or a `{statusCode}` error. undefined for other
+ * errors.
  */
 export function httpStatus(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
+  if (err instanceof ApiError) return err.code;
   const e = err as { code?: unknown; statusCode?: unknown } | null | undefined;
   if (typeof e?.code === 'number') return e.code;
   if (typeof e?.statusCode === 'number') return e.statusCode;
@@ -77,9 +96,10 @@ export interface ErrorDetails {
 }
 
 /**
- * Describes an error for a log line without the client's dump (ApiException's message holds
- * "HTTP-Code: …\nMessage: …\nBody: …\nHeaders: …"): the status, the Status object's reason
- * and message, or for a failed fetch the network cause (e.g. "connect ECONNREFUSED 10.0.0.1:443").
+ * Describes an error for a log line without a client's dump (client-node's ApiException's
+ * message holds "HTTP-Code: …\nMessage: …\nBody: …\nHeaders: …"): the status, the Status
+ * object's reason and message, or for a failed request the network cause (e.g. "connect
+ * ECONNREFUSED 10.0.0.1:443").
  */
 export function describeError(err: unknown): ErrorDetails {
   const status = httpStatus(err);
@@ -91,10 +111,14 @@ export function describeError(err: unknown): ErrorDetails {
       message: body.message,
     };
   }
-  if (err instanceof ApiException) {
-    // Our own kubeRequest puts "METHOD path: detail" into the exception's Message line.
-    const inner = /^HTTP-Code: \d+\nMessage: (.*?)\nBody: /s.exec(err.message)?.[1];
-    return { httpStatus: status, statusReason: statusText(status), message: inner ?? `HTTP ${status}` };
+  if (err instanceof ApiError) {
+    // "METHOD path: detail" (kube-request.ts, watch-stream.ts)
+    return { httpStatus: status, statusReason: statusText(status), message: err.message || `HTTP ${status}` };
+  }
+  const dump = err instanceof Error ? CLIENT_NODE_DUMP.exec(err.message) : null;
+  if (dump) {
+    // client-node's ApiException (recognised by its message, so that this module does not load client-node)
+    return { httpStatus: status, statusReason: statusText(status), message: dump[1] || `HTTP ${status}` };
   }
   if (err instanceof Error) {
     // A wrapper (TerminalError, fetch's TypeError): its message, then the cause described the same way.
@@ -113,6 +137,9 @@ export function describeError(err: unknown): ErrorDetails {
   }
   return { httpStatus: status, statusReason: statusText(status), message: String(err) };
 }
+
+/** The message client-node's ApiException builds: its own message is the Message line. */
+const CLIENT_NODE_DUMP = /^HTTP-Code: \d+\nMessage: (.*?)\nBody: /s;
 
 function statusBody(err: unknown): { message?: string; reason?: string; code?: number } | undefined {
   const body = (err as { body?: unknown } | null | undefined)?.body;

@@ -8,7 +8,7 @@
 // nothing, not even a bookmark, for 2 min. Objects may pass through a transform before they
 // are stored (e.g. to drop managedFields), so the cache holds only what the controller reads.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../client/access';
 import { kubeRequest } from '../client/kube-request';
 import { watchStream } from '../client/watch-stream';
 import { httpStatus } from '../errors';
@@ -26,7 +26,7 @@ export interface InformerMetrics extends StoreMetrics {
 }
 
 export interface ReflectorOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   resource: ResourceRef;
   labelSelector?: string;
   fieldSelector?: string;

@@ -2,12 +2,12 @@
 // manager, status merge patches, and Events. Reads come from the informer caches, never from
 // here.
 //
-// Plain JSON over client-node's HTTP stack (kube-request.ts: the kubeconfig's TLS, auth and
-// kept connection), not its generated typed clients: those serialize a request body and
+// Plain JSON (kube-request.ts: the access's TLS, auth and kept connection), not client-node's
+// generated typed clients: those serialize a request body and
 // deserialize the answer through the typed models (walking every field of a Deployment and
 // turning timestamps into Date objects) only for the controller to throw the answer away or
 // read a resourceVersion from it. The requests and their answers are the same.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './access';
 import { kubeRequest } from './kube-request';
 import { resourcePath, type JsonObject, type KubeObject, type ResourceRef } from '../object';
 
@@ -24,7 +24,7 @@ const EVENTS: ResourceRef = { group: '', version: 'v1', plural: 'events', namesp
 
 export class Client {
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeAccess,
     private readonly options: ClientOptions,
   ) {}
 
@@ -35,6 +35,7 @@ export class Client {
       path: resourcePath(resource, obj.metadata?.namespace),
       query: { fieldManager: this.options.fieldManager },
       body: obj,
+      discardBody: true,
     });
   }
 
@@ -62,6 +63,7 @@ export class Client {
       query: { fieldManager: this.options.fieldManager },
       contentType: 'application/merge-patch+json',
       body: { status },
+      discardBody: true,
     });
   }
 
@@ -94,6 +96,7 @@ export class Client {
         reportingComponent: component,
         reportingInstance: this.options.identity,
       },
+      discardBody: true,
     });
   }
 }

@@ -1,6 +1,8 @@
-// Connection reuse for @kubernetes/client-node. In 2.0.1, KubeConfig.applySecurityAuthentication
-// builds a new undici Agent for every request, so every API call pays a TCP connect, a TLS
-// handshake and an HTTP/2 session setup, and no connection is ever reused. The operator
+// Connection reuse for @kubernetes/client-node's own (typed) clients, which tests, tools and
+// benchmarks use; the runtime's requests do not go through client-node's HTTP stack
+// (transport.ts) and need none of this, only settingsKey (access.ts). In 2.0.1,
+// KubeConfig.applySecurityAuthentication builds a new undici Agent for every request, so every
+// API call pays a TCP connect, a TLS handshake and an HTTP/2 session setup, and no connection is ever reused. The operator
 // benchmark showed this as the largest CPU cost of the operator (about 40% of its busy time)
 // and a major source of kube-apiserver load. client-go, by contrast, keeps one connection.
 //

@@ -1,17 +1,24 @@
-// One HTTP exchange with the API server, for kube-request.ts and watch-stream.ts: the URL from
-// the kubeconfig's current cluster, its authentication (KubeConfig.applySecurityAuthentication:
-// token, client certificate, exec plugins) and the connection it chooses (the undici
-// dispatcher kube-config.ts keeps per TLS setting).
+// One HTTP exchange with the API server, for kube-request.ts and watch-stream.ts, over Node's
+// own node:https (node:http for an http:// server): the URL, TLS settings and headers come from
+// the ClusterAccess (access.ts), the connection from a keep-alive Agent kept per access and TLS
+// setting. When the TLS settings change (a rotated CA or client certificate) the next request
+// gets a new Agent, and the previous one is destroyed once its last request (e.g. a watch) has
+// ended. Bearer tokens travel in headers, so token rotation needs no new connection.
 //
-// The request goes through that dispatcher's own request() rather than through client-node's
-// fetch() on top of it: fetch builds WHATWG Request/Response objects and web streams for every
-// exchange, which the N = 1000 benchmark profile showed as the largest single share of the
-// operator's CPU (fetch alone ~17 % of its busy time). Same connection, same headers, same
-// bytes; the body arrives as a Node stream. A cluster without TLS settings (no dispatcher: plain
-// http with skipTLSVerify) keeps client-node's fetch path.
-import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+// Neither client-node's fetch nor undici: both cost memory at startup (undici alone ~20 MiB of
+// resident memory) and, for fetch, CPU per exchange (WHATWG Request/Response objects and web
+// streams). The body arrives as a Node stream.
+import http, { type Agent, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { clusterAccess, type ClusterAccess, type Connection, type KubeAccess } from './access';
 
-const fetchLibrary = new IsomorphicFetchHttpLibrary();
+/** An ordinary request fails after this long without any data on its connection (undici's default). */
+export const REQUEST_IDLE_TIMEOUT_MS = 300_000;
+/**
+ * An unused kept connection is closed after this long: well before kube-apiserver's own idle
+ * timeout (90 s), so a request never races the server closing the connection it reuses.
+ */
+export const FREE_SOCKET_TIMEOUT_MS = 30_000;
 
 export interface Exchange {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH';
@@ -37,46 +44,112 @@ export interface ExchangeResponse {
   chunks(): AsyncIterable<Uint8Array>;
 }
 
-export async function exchange(kc: KubeConfig, request: Exchange): Promise<ExchangeResponse> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);
+/** An Agent and the requests it carries; destroyed once retired and idle. */
+class AgentSlot {
+  private inflight = 0;
+  private retired = false;
+
+  constructor(
+    readonly key: string,
+    readonly agent: Agent,
+    private readonly owned: boolean,
+  ) {}
+
+  acquire(): () => void {
+    this.inflight++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.inflight === 0 && this.retired) this.destroy();
+    };
+  }
+
+  retire(): void {
+    this.retired = true;
+    if (this.inflight === 0) this.destroy();
+  }
+
+  private destroy(): void {
+    if (this.owned) this.agent.destroy();
+  }
+}
+
+const slots = new WeakMap<ClusterAccess, AgentSlot>();
+
+function agentSlot(access: ClusterAccess, conn: Connection): AgentSlot {
+  const current = slots.get(access);
+  if (current?.key === conn.key) return current;
+  const options = {
+    keepAlive: true,
+    // TCP keep-alive probes after 30 s of silence, as client-go (and client-node's undici setup)
+    keepAliveMsecs: 30_000,
+    timeout: FREE_SOCKET_TIMEOUT_MS,
+    scheduling: 'lifo' as const,
+  };
+  const slot = conn.agent
+    ? new AgentSlot(conn.key, conn.agent, false)
+    : new AgentSlot(
+        conn.key,
+        conn.server.startsWith('http:') ? new http.Agent(options) : new https.Agent({ ...options, ...conn.tls }),
+        true,
+      );
+  slots.set(access, slot);
+  current?.retire();
+  return slot;
+}
+
+export async function exchange(target: KubeAccess, request: Exchange): Promise<ExchangeResponse> {
+  request.signal?.throwIfAborted();
+  const access = clusterAccess(target);
+  const conn = await access.connection();
+  request.signal?.throwIfAborted();
+  const url = new URL(conn.server + request.path);
   for (const [name, value] of Object.entries(request.query ?? {})) {
     if (value !== undefined) url.searchParams.set(name, String(value));
   }
-  const ctx = new RequestContext(url.toString(), HttpMethod[request.method]);
-  for (const [name, value] of Object.entries(request.headers)) ctx.setHeaderParam(name, value);
-  if (request.body !== undefined) ctx.setBody(request.body);
-  if (request.signal) ctx.setSignal(request.signal);
-  await kc.applySecurityAuthentication(ctx);
-
-  const dispatcher = ctx.getDispatcher();
-  if (!dispatcher) {
-    const response = await fetchLibrary.send(ctx).toPromise();
-    return {
-      status: response.httpStatusCode,
-      headers: response.headers,
-      text: () => response.body.text(),
-      chunks: () => response.body.stream() as unknown as AsyncIterable<Uint8Array>,
-    };
-  }
-  const response = await dispatcher.request({
-    origin: url.origin,
-    path: url.pathname + url.search,
-    method: request.method,
-    headers: ctx.getHeaders(),
-    body: request.body,
-    signal: request.signal,
-    ...(request.streaming ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
+  const slot = agentSlot(access, conn);
+  const release = slot.acquire();
+  const headers: Record<string, string | number> = { ...conn.headers, ...request.headers };
+  if (request.body !== undefined) headers['Content-Length'] = Buffer.byteLength(request.body);
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? http : https).request(url, {
+      method: request.method,
+      headers,
+      agent: slot.agent,
+      signal: request.signal,
+      // 0: a watch may be silent for minutes (its caller has a watchdog); the agent's idle
+      // timeout applies to the connection again once it is free
+      timeout: request.streaming ? 0 : REQUEST_IDLE_TIMEOUT_MS,
+    });
+    req.once('close', release);
+    // `on`: an error after the response (a reset, an abort) also ends the response, which
+    // reports it to whoever reads the body
+    req.on('error', reject);
+    req.once('response', resolve);
+    if (!request.streaming) {
+      req.once('timeout', () => {
+        const err = new Error(`${request.method} ${request.path}: no data for ${REQUEST_IDLE_TIMEOUT_MS} ms`);
+        err.name = 'TimeoutError';
+        req.destroy(err);
+      });
+    }
+    req.end(request.body);
   });
-  const headers: Record<string, string> = {};
+  // Errors reach the reader through the body's iterator; without a reader they must not crash.
+  response.on('error', () => undefined);
+  const responseHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return {
-    status: response.statusCode,
-    headers,
-    text: () => response.body.text(),
-    chunks: () => response.body,
+    status: response.statusCode ?? 0,
+    headers: responseHeaders,
+    text: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    chunks: () => response,
   };
 }

@@ -4,8 +4,9 @@
 // sends a bookmark about once a minute. Here only the connection phase is time-bounded; once
 // the server answered, the stream lasts until the server ends it (timeoutSeconds), an error, or
 // the caller's signal (its own watchdog). Same HTTP stack as every other request
-// (transport.ts: the kubeconfig's TLS/auth and kept connection).
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+// (transport.ts: the access's TLS/auth and kept connection).
+import { ApiError } from '../errors';
+import type { KubeAccess } from './access';
 import { exchange } from './transport';
 
 export interface WatchStreamRequest {
@@ -22,11 +23,10 @@ export interface WatchStreamRequest {
 
 /**
  * Opens a watch and calls `onEvent(type, object)` for every event line. Resolves when the
- * server ends the stream; rejects on a non-200 answer (client-node's ApiException, `code` = HTTP
- * status), a connect timeout (an Error named TimeoutError), a broken stream or an abort.
+ * server ends the stream; rejects on a non-200 answer (ApiError, `code` = HTTP status), a connect timeout (an Error named TimeoutError), a broken stream or an abort.
  */
 export async function watchStream(
-  kc: KubeConfig,
+  kc: KubeAccess,
   request: WatchStreamRequest,
   onEvent: (type: string, object: unknown) => void,
 ): Promise<void> {
@@ -61,7 +61,7 @@ export async function watchStream(
         // not JSON: keep the text
       }
       const message = (body as { message?: unknown } | null)?.message;
-      throw new ApiException(
+      throw new ApiError(
         response.status,
         `watch ${request.path}: ${typeof message === 'string' ? message : text.slice(0, 200) || 'no body'}`,
         body,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../client/access';
 import { kubeRequest } from '../client/kube-request';
 import { httpStatus } from '../errors';
 import { nopLogger, type Logger } from '../log';
@@ -16,7 +16,7 @@ export interface LeaderElectionMetrics {
 }
 
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** Lease namespace and name (the leader election ID). */
   namespace: string;
   name: string;
@@ -61,7 +61,7 @@ function microTime(date: Date): string {
 
 export class LeaderElector {
   readonly identity: string;
-  private readonly kc: KubeConfig;
+  private readonly kc: KubeAccess;
   private readonly namespace: string;
   private readonly name: string;
   private readonly leaseDurationMs: number;

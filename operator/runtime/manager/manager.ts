@@ -3,9 +3,9 @@
 // standby replica is warm and ready), leader election, signal handling and graceful shutdown.
 // Controllers are registered with newController() and start working only while this process
 // leads (or at once without leader election).
-import { KubeConfig } from '@kubernetes/client-node';
 import { Informer } from '../cache/informer';
-import { reuseConnections } from '../client/kube-config';
+import { clusterAccess, type KubeAccess } from '../client/access';
+import { loadClusterAccess } from '../client/kubeconfig-loader';
 import { Controller, type ReconcileHandler } from '../controller';
 import type { ManagerOptions } from '../flags';
 import { createLogger, type LogFields, type Logger } from '../log';
@@ -22,8 +22,11 @@ export interface ManagerParams {
   name: string;
   /** Parsed flags (parseManagerFlags). */
   options: ManagerOptions;
-  /** Default: loaded from the environment (in-cluster, KUBECONFIG or ~/.kube/config), with shared connections. */
-  kubeConfig?: KubeConfig;
+  /**
+   * How to reach the API server: a ClusterAccess, or a client-node KubeConfig. Default: loaded
+   * from the environment (KUBECONFIG, ~/.kube/config or in-cluster; client/kubeconfig-loader.ts).
+   */
+  kubeConfig?: KubeAccess;
   /** Default: a JSON logger named `name` at the flags' level. */
   log?: Logger;
   /** Default: a new registry with prom-client's default process metrics. */
@@ -45,7 +48,7 @@ export interface NewControllerOptions {
 }
 
 export class Manager {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeAccess;
   readonly options: ManagerOptions;
   readonly log: Logger;
   readonly metrics: RuntimeMetrics;
@@ -62,7 +65,7 @@ export class Manager {
     this.log = params.log ?? createLogger({ level: params.options.logLevel, name: params.name });
     this.metrics = params.metrics ?? new RuntimeMetrics({ defaultMetrics: true });
     this.identity = params.identity ?? defaultIdentity();
-    this.kubeConfig = params.kubeConfig ?? loadKubeConfig();
+    this.kubeConfig = params.kubeConfig ?? loadClusterAccess();
   }
 
   /**
@@ -140,6 +143,8 @@ export class Manager {
       healthProbePort: probes.port,
       metricsPort: metricsServer.port,
     });
+    // Which loader and source the API server settings came from (lean or client-node, and why).
+    log.info('api server access', { ...clusterAccess(this.kubeConfig).description });
     probes.addReadyCheck('informers-synced', () => this.synced());
     // A watched resource that does not exist (a deleted CRD) means nothing of it is reconciled.
     probes.addReadyCheck('watched-resources', () => {
@@ -220,10 +225,4 @@ export class Manager {
     clearTimeout(timer);
     return finished;
   }
-}
-
-function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault(); // in-cluster service account, or KUBECONFIG / ~/.kube/config
-  return reuseConnections(kc); // one connection for all requests instead of one per request
 }

@@ -10,7 +10,7 @@ import {
   type ControllerMetrics,
   type ReconcileOutcome,
 } from '../../../../operator/runtime/controller';
-import { TerminalError, isTerminalApiError, httpStatus } from '../../../../operator/runtime/errors';
+import { ApiError, TerminalError, isTerminalApiError, httpStatus } from '../../../../operator/runtime/errors';
 import { DEFAULT_OPTIONS } from '../../../../operator/runtime/flags';
 import { delayed, enqueueForObject, enqueueForOwner, enqueueMapped } from '../../../../operator/runtime/handler';
 import { createLogger } from '../../../../operator/runtime/log';
@@ -224,6 +224,8 @@ describe('runWorkers with terminal errors', () => {
   });
 
   it('classifies API errors by their HTTP status', () => {
+    expect(httpStatus(new ApiError(404, 'GET /x: not found', {}, {}))).toBe(404);
+    expect(isTerminalApiError(new ApiError(403, 'PATCH /x: forbidden', {}, {}))).toBe(true);
     expect(httpStatus({ code: 422 })).toBe(422);
     expect(httpStatus({ statusCode: 410 })).toBe(410);
     expect(httpStatus(new Error('ECONNREFUSED'))).toBeUndefined();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
 import { createLogger, parseLogLevel, type LoggerOptions } from '../../../../operator/runtime/log';
+import { ApiError } from '../../../../operator/runtime/errors';
 
 function capture(options: LoggerOptions = {}) {
   const lines: string[] = [];
@@ -136,11 +137,11 @@ describe('createLogger', () => {
       expect(lines[0]).not.toMatch(/HTTP-Code|Unknown API Status Code|audit-id|Headers/);
     });
 
-    it("a parsed Status body (the runtime's own requests) and a body that is not a Status", () => {
+    it("a parsed Status body (the runtime's own requests: ApiError) and a body that is not a Status", () => {
       const { log, entries } = capture();
       log.error(
         'list failed',
-        new ApiException(
+        new ApiError(
           410,
           'GET /api/v1/pods: too old',
           { kind: 'Status', reason: 'Expired', message: 'too old resource version: 1 (5)', code: 410 },
@@ -149,11 +150,14 @@ describe('createLogger', () => {
       );
       log.error(
         'list failed',
-        new ApiException(502, 'GET /api/v1/pods: <html>bad gateway</html>', '<html>bad gateway</html>', {}),
+        new ApiError(502, 'GET /api/v1/pods: <html>bad gateway</html>', '<html>bad gateway</html>', {}),
       );
+      // client-node's ApiException without a Status body: the Message line of its dump
+      log.error('list failed', new ApiException(503, 'GET /api/v1/pods: unavailable', 'unavailable', {}));
       expect(entries().map(({ error, httpStatus, statusReason }) => ({ error, httpStatus, statusReason }))).toEqual([
         { error: 'too old resource version: 1 (5)', httpStatus: 410, statusReason: 'Expired' },
         { error: 'GET /api/v1/pods: <html>bad gateway</html>', httpStatus: 502, statusReason: 'Bad Gateway' },
+        { error: 'GET /api/v1/pods: unavailable', httpStatus: 503, statusReason: 'Service Unavailable' },
       ]);
     });
 
