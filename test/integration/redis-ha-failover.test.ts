@@ -12,13 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { ImageSet } from '../../cluster/images';
 import { restrictedContainerSpec, restrictedPodSpec } from '../../constructs/hardening';
 import { loadDist } from '../support/dist';
-import {
-  acquireNodeCluster,
-  archives,
-  localImages,
-  synthesizeLocal,
-  type NodeCluster,
-} from '../support/node-cluster';
+import { acquireNodeCluster, archives, localImages, synthesizeLocal, type NodeCluster } from '../support/node-cluster';
 import { createTestNamespace, type TestNamespace } from '../support/shared';
 import {
   apply,

@@ -10,13 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { ImageSet } from '../../cluster/images';
 import { loadDist } from '../support/dist';
-import {
-  acquireNodeCluster,
-  archives,
-  localImages,
-  synthesizeLocal,
-  type NodeCluster,
-} from '../support/node-cluster';
+import { acquireNodeCluster, archives, localImages, synthesizeLocal, type NodeCluster } from '../support/node-cluster';
 import { createTestNamespace, type TestNamespace } from '../support/shared';
 import {
   apply,
