@@ -44,7 +44,7 @@ export const memcachedOperatorSchema = z.strictObject({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .max(64, 'must be at most 64')
-    .default(16),
+    .default(4),
   /** Namespaces to watch; empty: all namespaces. */
   watchNamespaces: z.array(dnsLabel()).default([]),
   logLevel: z.enum(['debug', 'info', 'error']).default('info'),

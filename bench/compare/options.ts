@@ -2,7 +2,10 @@
 // the comparison's defaults in front, so that any of them can be overridden.
 import { parseOptions, type Options } from '../operator/options';
 
-/** N = 1000, 2 runs, 120 s idle, ours with 16 workers; every Memcached created at size 2 with port 11211, resized to 3. */
+/**
+ * N = 1000, 2 runs, 120 s idle, ours with the synthesized Deployment's 4 workers; every Memcached
+ * created at size 2 with port 11211, resized to 3.
+ */
 export const COMPARE_DEFAULTS = [
   '--n',
   '1000',
@@ -11,7 +14,7 @@ export const COMPARE_DEFAULTS = [
   '--idle',
   '120',
   '--workers',
-  '16',
+  '4',
   '--min-size',
   '2',
   '--max-size',

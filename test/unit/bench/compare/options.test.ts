@@ -2,6 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { resolve } from 'node:path';
 import { order, parseCompareOptions } from '../../../../bench/compare/options';
+import { synthesizedOperator } from '../../../../cluster/operator-process';
 import { parseOptions } from '../../../../bench/operator/options';
 import { crBody } from '../../../../bench/operator/phases';
 
@@ -12,7 +13,7 @@ describe('parseCompareOptions', () => {
       ns: [1000],
       runs: 2,
       idleS: 120,
-      workers: [16],
+      workers: [4],
       minSize: 2,
       maxSize: 2,
       resizeTo: 3,
@@ -23,6 +24,11 @@ describe('parseCompareOptions', () => {
       tier: 'workload',
     });
     expect(o.out).toBe(resolve('bench/results/compare.json'));
+  });
+
+  it('runs ours with the workers of the synthesized Deployment', () => {
+    const args = synthesizedOperator().args ?? [];
+    expect(args).toContain(`--max-concurrent-reconciles=${parseCompareOptions([]).workers[0]}`);
   });
 
   it('lets any default be overridden', () => {
