@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reuseConnections, settingsKey } from '../../../../../operator/runtime/client/kube-config';
@@ -16,6 +16,7 @@ import { kubeRequest } from '../../../../../operator/runtime/client/kube-request
 import { LeanAccess } from '../../../../../operator/runtime/client/kubeconfig-loader';
 import { watchStream } from '../../../../../operator/runtime/client/watch-stream';
 import { createPki } from '../../../../../cluster/pki';
+import { closeLocal, listenLocal } from './local-server';
 
 let dir: string;
 let server: https.Server;
@@ -43,13 +44,11 @@ beforeAll(async () => {
     handshakes++;
     sockets.push(s);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = await listenLocal(server);
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await closeLocal(server);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,13 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createPki, type Pki } from '../../../../../cluster/pki';
 import { clusterAccess } from '../../../../../operator/runtime/client/access';
 import { kubeRequest } from '../../../../../operator/runtime/client/kube-request';
+import { closeLocal, listenLocal } from './local-server';
 import {
   FILE_CHECK_MS,
   loadClusterAccess,
@@ -53,13 +53,11 @@ beforeAll(async () => {
       res.end(JSON.stringify(seen));
     },
   );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = await listenLocal(server);
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await closeLocal(server);
   rmSync(dir, { recursive: true, force: true });
 });
 
