@@ -34,6 +34,10 @@ export class KubeWriter implements Writer {
     return this.client.apply(operandResource(obj), obj);
   }
 
+  patch(obj: JsonObject, patch: object): Promise<KubeObject> {
+    return this.client.mergePatch(operandResource(obj), obj, patch);
+  }
+
   patchStatus(cr: KubeObject, status: object): Promise<void> {
     return this.client.patchStatus(memcachedResource(cr), cr, status);
   }

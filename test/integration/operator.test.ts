@@ -11,6 +11,7 @@ import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
 import {
   DEFAULT_OPERATOR_NAMESPACE,
+  FIELD_MANAGER,
   MEMCACHED_VERSION,
   memcachedGroup,
   PORT_DEFAULT,
@@ -50,6 +51,13 @@ const patchMc = (namespace: string, name: string, spec: object) =>
   custom.patchNamespacedCustomObject(
     { group: GROUP, version: VERSION, namespace, plural: 'memcacheds', name, body: { spec } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+/** The fields (managedFields fieldsV1) `manager` owns on `obj`, by operation. */
+const ownedBy = (obj: k8s.KubernetesObject, manager: string): Record<string, any> =>
+  Object.fromEntries(
+    (obj.metadata?.managedFields ?? [])
+      .filter((f) => f.manager === manager && !f.subresource)
+      .map((f) => [f.operation, f.fieldsV1]),
   );
 const cond = (o: any, type: string) => (o.status?.conditions ?? []).find((c: any) => c.type === type);
 
@@ -143,9 +151,13 @@ describe('memcached operator', () => {
     ]);
     const o = await waitAvailable(ns.name, 'memcached-sample', 2);
     expect(o.spec.size).toBe(2);
-    expect((await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' })).spec!.replicas).toBe(
-      2,
-    );
+    const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
+    expect(d.spec!.replicas).toBe(2);
+    // A resize is a merge patch of spec.replicas, not an apply of the whole Deployment: the
+    // operator's fields are still those of its create (an Update entry), with no Apply entry.
+    const mine = ownedBy(d, FIELD_MANAGER);
+    expect(Object.keys(mine)).toEqual(['Update']);
+    expect(mine.Update['f:spec']).toHaveProperty('f:replicas');
     // The Deployment controller records the scaling on the Deployment; the operator does not repeat it.
     const scaling = await core.listNamespacedEvent({
       namespace: ns.name,
@@ -171,10 +183,20 @@ describe('memcached operator', () => {
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
     );
-    await waitFor('Deployment restored', async () => {
+    const d = await waitFor('Deployment restored', async () => {
       const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
-      return d.spec!.replicas === 2 && d.spec!.template.spec!.containers[0].image === 'memcached:1.6.39-alpine';
+      return d.spec!.replicas === 2 && d.spec!.template.spec!.containers[0].image === 'memcached:1.6.39-alpine'
+        ? d
+        : undefined;
     });
+    // More than the replica count drifted: restored by applying the whole Deployment, whose
+    // Apply entry takes the edited fields back from the editor (with force).
+    const mine = ownedBy(d, FIELD_MANAGER);
+    expect(mine.Apply?.['f:spec']).toHaveProperty('f:replicas');
+    expect(mine.Apply?.['f:spec']?.['f:template']?.['f:spec']?.['f:containers']).toHaveProperty([
+      'k:{"name":"memcached"}',
+      'f:image',
+    ]);
     await waitAvailable(ns.name, 'memcached-sample', 2);
   });
 

@@ -43,7 +43,11 @@ function setup(
   };
   const writer: Writer = {
     create: (o) => (sent.push({ op: 'create', body: o }), op(`create ${o.kind}`)),
-    apply: (o) => op(`apply ${o.kind}`).then(() => objects.applied?.(o)),
+    apply: (o) => (sent.push({ op: 'apply', body: o }), op(`apply ${o.kind}`).then(() => objects.applied?.(o))),
+    patch: (o, patch) => (
+      sent.push({ op: 'patch', body: patch }),
+      op(`patch ${o.kind}`).then(() => objects.applied?.(o))
+    ),
     patchStatus: (_c, s: any) => (
       sent.push({ op: 'status', body: s }),
       op(`status ${s.conditions.find((c: any) => c.type === 'Degraded').reason}`)
@@ -96,20 +100,37 @@ describe('Reconciler', () => {
     expect(first.calls).toEqual(['status AsExpected']);
   });
 
-  it('restores a changed replica count with one apply: no Event (the Deployment records scaling), status after the watch event', async () => {
+  it('resizes with one merge patch of spec.replicas guarded by the uid: no Event (the Deployment records scaling), status after the watch event', async () => {
     const deployment = structuredClone(rendered.deployment);
     deployment.spec.replicas = 7;
     deployment.metadata.resourceVersion = '10';
-    const { calls } = await run({
+    deployment.metadata.uid = 'uid-d';
+    const { calls, sent, messages } = await run({
       deployment,
       service: rendered.service,
       applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '11' } }) as KubeObject,
     });
-    // the apply changed the Deployment, so its watch event brings the key back for the status
-    expect(calls).toEqual(['apply Deployment']);
+    // the patch changed the Deployment, so its watch event brings the key back for the status
+    expect(calls).toEqual(['patch Deployment']);
+    expect(sent).toEqual([{ op: 'patch', body: { metadata: { uid: 'uid-d' }, spec: { replicas: 2 } } }]);
+    expect(messages).toEqual([]);
   });
 
-  it('writes status right after an apply that changed nothing on the server (no watch event will come)', async () => {
+  it('applies the whole Deployment when more than the replica count differs', async () => {
+    const deployment = structuredClone(rendered.deployment);
+    deployment.spec.replicas = 7;
+    deployment.spec.template.spec.containers[0].image = 'memcached:1.6.0-alpine';
+    deployment.metadata.resourceVersion = '10';
+    const { calls, sent } = await run({
+      deployment,
+      service: rendered.service,
+      applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '11' } }) as KubeObject,
+    });
+    expect(calls).toEqual(['apply Deployment', 'event Normal Updated']);
+    expect(sent.map((x) => x.op)).toEqual(['apply']);
+  });
+
+  it('writes status right after a write that changed nothing on the server (no watch event will come)', async () => {
     const deployment = structuredClone(rendered.deployment);
     deployment.spec.replicas = 7;
     deployment.metadata.resourceVersion = '10';
@@ -118,7 +139,7 @@ describe('Reconciler', () => {
       service: rendered.service,
       applied: (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '10' } }) as KubeObject,
     });
-    expect(calls).toEqual(['apply Deployment', 'status AsExpected']);
+    expect(calls).toEqual(['patch Deployment', 'status AsExpected']);
   });
 
   it('restores a hand-edited field with an apply and an Updated event naming it', async () => {
