@@ -35,7 +35,7 @@ export const USAGE = `usage: node scripts/run-ts.mjs bench/operator/main.ts [--n
        [--min-size 1] [--max-size 3] [--resize-to SIZE] [--container-port PORT] [--single 20] [--sync-period 10h]
        [--namespaces 1] [--watch-namespace]
        [--no-leader-elect] [--control-plane-qps 300] [--node-options="--max-old-space-size=128"]
-       [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--out bench/results/operator.json]
+       [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--apiserver-profiling] [--out bench/results/operator.json]
 (docs/benchmarks.md explains each knob and figure)`;
 
 const list = (s: string) =>
@@ -76,6 +76,7 @@ export function parseOptions(args: string[]) {
       'cpu-prof': { type: 'string' },
       single: { type: 'string', default: '20' },
       'keep-audit': { type: 'string' },
+      'apiserver-profiling': { type: 'boolean', default: false },
     },
     allowNegative: true,
     strict: true,
@@ -119,6 +120,8 @@ export function parseOptions(args: string[]) {
     cpuProf: argv['cpu-prof'] ? resolve(argv['cpu-prof']) : undefined,
     /** copy each run's audit log into this directory */
     keepAudit: argv['keep-audit'] ? resolve(argv['keep-audit']) : undefined,
+    /** serve kube-apiserver's /debug/pprof (scripts/apiserver-profile.sh collects CPU profiles) */
+    apiserverProfiling: argv['apiserver-profiling']!,
   };
   if (argv.tier !== 'api' && argv.tier !== 'workload') throw new Error('--tier must be api or workload');
   if (!opts.ns.length || !opts.workers.length) throw new Error('--n and --workers need positive integers');

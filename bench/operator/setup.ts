@@ -69,7 +69,11 @@ export async function setUpCluster(opts: Options, env: RunEnv, subject: Subject)
     nodes: Math.max(1, env.nodes),
     // The harness's service range is a /24 (about 250 ClusterIPs). The operand Services are
     // headless, but a wider range keeps the benchmark valid for ClusterIP experiments.
-    apiserverArgs: [...env.audit.args, '--service-cluster-ip-range=10.0.0.0/16'],
+    apiserverArgs: [
+      ...env.audit.args,
+      '--service-cluster-ip-range=10.0.0.0/16',
+      ...(opts.apiserverProfiling ? ['--profiling=true'] : []),
+    ],
     ...(qps > 0
       ? {
           controllerManagerArgs: [`--kube-api-qps=${qps}`, `--kube-api-burst=${2 * qps}`],
