@@ -1,6 +1,6 @@
 // One esbuild configuration for every bundle the project makes: the TypeScript entry and all
 // its dependencies in one ES module for Node (used by run-ts.mjs and for the operator image).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -63,11 +63,29 @@ export async function bundle(entry, outfile, root, { separateClientNode = false,
     : [];
   const result = await build({ ...options, entryPoints: [entry], outfile, plugins });
   const inputs = Object.keys(result.metafile.inputs);
+  oneByteSource(outfile);
   if (sideEntry) {
     const side = await build({ ...options, entryPoints: [sideEntry], outfile: join(dirname(outfile), sideFile) });
     inputs.push(...Object.keys(side.metafile.inputs));
+    oneByteSource(join(dirname(outfile), sideFile));
   }
   return [...new Set(inputs), 'package.json'];
+}
+
+/**
+ * Rewrites the few characters above U+00FF left in `file` as `\uXXXX`. V8 keeps a script's source
+ * in memory for as long as the script lives, one byte per character only while every character
+ * is Latin-1: a single arrow in a comment makes it two bytes per character (measured for the
+ * operator: 3.2 MiB instead of 1.6 MiB of source, 1.7 MiB more resident memory). esbuild's
+ * default `charset: 'ascii'` escapes strings, templates, regular expressions and identifiers
+ * but not comments (its `charset` documentation; undici's build rewrites them for the same
+ * reason, nodejs/undici#2673), so only comments still hold such characters, where an escape
+ * changes nothing.
+ */
+function oneByteSource(file) {
+  const text = readFileSync(file, 'utf8');
+  const escaped = text.replace(/[\u0100-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (escaped !== text) writeFileSync(file, escaped);
 }
 
 // `node scripts/bundle.mjs <entry.ts> <outfile>`: a program to deploy (the operator image), so

@@ -333,7 +333,7 @@ describe('operator RBAC and Deployment', () => {
     expect(command(objects)).toEqual([
       'node',
       '--max-old-space-size=128',
-      '--max-semi-space-size=8',
+      '--max-semi-space-size=4',
       'build/operator.mjs',
     ]);
     const big = allObjects(
