@@ -48,6 +48,8 @@ export interface ReconcilerOptions {
    * per interval; a condition changing status, a new observedGeneration or a problem is
    * written at once and starts over. Default 60 s (progress at 60, 180, 420 s … into a slow
    * rollout; a rollout that ends sooner costs no progress write); 0 writes every change.
+   * The same interval bounds how long the first report of a new generation waits for its
+   * rollout (see settlingGeneration).
    */
   readonly progressIntervalMs?: number;
 }
@@ -89,6 +91,12 @@ export class Reconciler {
    */
   private readonly expected = new Map<string, Map<string, number>>();
 
+  /**
+   * Per key, the generation whose report is being held until its rollout settles, and since
+   * when (see settlingGeneration).
+   */
+  private readonly settlingSince = new Map<string, { generation: number; since: number }>();
+
   constructor(private readonly o: ReconcilerOptions) {
     this.templates = new OperandTemplates(o.image);
   }
@@ -128,6 +136,7 @@ export class Reconciler {
       this.written.delete(key);
       this.rendered.delete(key);
       this.expected.delete(key);
+      this.settlingSince.delete(key);
       return { writes: 0 };
     }
 
@@ -218,11 +227,23 @@ export class Reconciler {
       // the echo of the last write would look like a transition against the stale status.
       const shown = last && last.resourceVersion === cr.metadata?.resourceVersion ? last.status : cr.status;
       const progress = !problem && onlyProgress(shown, status);
-      const interval = (this.o.progressIntervalMs ?? 60_000) * 2 ** Math.min(3, last?.progressWrites ?? 0);
+      const progressInterval = this.o.progressIntervalMs ?? 60_000;
+      const interval = progressInterval * 2 ** Math.min(3, last?.progressWrites ?? 0);
       const sinceLast = last ? performance.now() - last.at : Infinity;
       if (progress && sinceLast < interval) {
         return { writes, requeueAfter: Math.ceil(interval - sinceLast) };
       }
+      // A new generation whose rollout is under way: report it when the rollout ends (or
+      // fails, or something goes wrong), or once the progress interval has passed, whichever
+      // comes first. Until then the status keeps reporting the previous generation, which is
+      // what a stale observedGeneration says: kubectl wait and kstatus do not take its
+      // conditions for the new spec. A resize then costs one status write instead of two, and
+      // the first of those two used to land while the control plane was busiest.
+      const waited = settlingGeneration(shown, status) ? this.settling(key, status.observedGeneration!) : undefined;
+      if (waited !== undefined && waited < progressInterval) {
+        return { writes, requeueAfter: Math.ceil(progressInterval - waited) };
+      }
+      this.settlingSince.delete(key);
       const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
       await writer.patchStatus(cr, status);
       this.written.set(key, {
@@ -331,6 +352,15 @@ export class Reconciler {
     return changed ? 'applied' : 'applied-unchanged';
   }
 
+  /** How long (ms) the report of `generation` has been held for `key`; starts the clock. */
+  private settling(key: string, generation: number): number {
+    const now = performance.now();
+    const held = this.settlingSince.get(key);
+    if (held?.generation === generation) return now - held.since;
+    this.settlingSince.set(key, { generation, since: now });
+    return 0;
+  }
+
   private expect(key: string, kind: string): void {
     let kinds = this.expected.get(key);
     if (!kinds) this.expected.set(key, (kinds = new Map()));
@@ -349,6 +379,26 @@ export function onlyProgress(current: MemcachedStatus | undefined, next: Memcach
   if (current.observedGeneration !== next.observedGeneration || current.selector !== next.selector) return false;
   if (current.conditions.length !== next.conditions?.length) return false;
   return next.conditions.every((c) => current.conditions!.some((o) => o.type === c.type && o.status === c.status));
+}
+
+/**
+ * True when `next` reports a newer generation than `current` while its Deployment is rolling
+ * out, and `current` reports a healthy earlier generation: a report that may wait for the
+ * rollout to settle. The first status of a new object, any problem, a failed rollout and a
+ * status that shows a problem to be cleared are never held.
+ */
+export function settlingGeneration(current: MemcachedStatus | undefined, next: MemcachedStatus): boolean {
+  const before = current?.observedGeneration;
+  const after = next.observedGeneration;
+  if (before === undefined || after === undefined || before >= after) return false;
+  const condition = (s: MemcachedStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+  if (condition(current, 'Degraded')?.status !== 'False') return false;
+  const progressing = condition(next, 'Progressing');
+  return (
+    progressing?.status === 'True' &&
+    progressing.reason === 'RollingOut' &&
+    condition(next, 'Degraded')?.status === 'False'
+  );
 }
 
 function deepFreeze<T>(value: T): T {

@@ -3,7 +3,8 @@
 // permission shows up as a 403 here). Each test works in its own restricted namespace; the
 // operator watches only the namespaces of this file.
 import * as k8s from '@kubernetes/client-node';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { renderMemcachedOperand } from '../../constructs/memcached-operand';
 import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } from '../support/shared';
 import { waitFor } from '../support/wait';
@@ -59,6 +60,7 @@ const ownedBy = (obj: k8s.KubernetesObject, manager: string): Record<string, any
       .filter((f) => f.manager === manager && !f.subresource)
       .map((f) => [f.operation, f.fieldsV1]),
   );
+const execFileAsync = promisify(execFile);
 const cond = (o: any, type: string) => (o.status?.conditions ?? []).find((c: any) => c.type === type);
 
 async function waitAvailable(namespace: string, name: string, size: number, timeoutMs = 90_000) {
@@ -169,6 +171,56 @@ describe('memcached operator', () => {
         .filter((l) => l.msg === 'scaled operand' && l.object === `Deployment ${ns.name}/memcached-sample`)
         .map((l) => l.to),
     ).toEqual(expect.arrayContaining([5, 2]));
+  });
+
+  it('reports a resize when it settles: `kubectl wait --for=condition=Available` returns with every new pod ready', async () => {
+    // Every version of the object from the resize on, as a watcher (kubectl, Flux) sees it.
+    const seen: any[] = [];
+    const patched: any = await patchMc(ns.name, 'memcached-sample', { size: 4 });
+    const generation = patched.metadata.generation;
+    const start = performance.now();
+    const req = await new k8s.Watch(kc).watch(
+      `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/memcacheds`,
+      { fieldSelector: 'metadata.name=memcached-sample', resourceVersion: patched.metadata.resourceVersion },
+      (_type, o: any) => seen.push({ at: performance.now() - start, status: o.status }),
+      () => undefined,
+    );
+    try {
+      // kubectl wait ignores conditions whose observedGeneration is older than the object's
+      // generation, so the status of the previous size (Available=True) does not satisfy it.
+      await execFileAsync('kubectl', [
+        '--kubeconfig',
+        process.env.TEST_KUBECONFIG!,
+        '-n',
+        ns.name,
+        'wait',
+        '--for=condition=Available',
+        '--timeout=120s',
+        'memcached/memcached-sample',
+      ]);
+      const d = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'memcached-sample' });
+      expect(d.status!.readyReplicas).toBe(4);
+      const o = await mc(ns.name, 'memcached-sample');
+      expect(o.status).toMatchObject({ observedGeneration: generation, readyReplicas: 4 });
+      expect(o.status.nodes).toHaveLength(4);
+    } finally {
+      req.abort();
+    }
+    // The first status that reports the new generation: the finished rollout if it ended within
+    // the progress interval (60 s), otherwise Progressing with the rollout's state, written no
+    // sooner than the interval. Nothing reports the new generation in between.
+    const first = seen.find((v) => v.status?.observedGeneration === generation);
+    const progressing = cond(first, 'Progressing');
+    if (progressing.status === 'True') {
+      expect(progressing.reason).toBe('RollingOut');
+      expect(first.at).toBeGreaterThanOrEqual(59_000);
+    } else {
+      expect(progressing.reason).toBe('RolloutComplete');
+      expect(cond(first, 'Available')).toMatchObject({ status: 'True', observedGeneration: generation });
+      expect(first.status.readyReplicas).toBe(4);
+    }
+    await patchMc(ns.name, 'memcached-sample', { size: 2 });
+    await waitAvailable(ns.name, 'memcached-sample', 2);
   });
 
   it('restores hand edits of replicas and image on the Deployment', async () => {

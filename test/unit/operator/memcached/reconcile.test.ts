@@ -1,7 +1,7 @@
 // The reconcile logic against in-memory caches and a recording writer (the project's own
 // interfaces; the API behaviour itself is covered by the integration suite).
 import { renderMemcachedOperand } from '../../../../constructs/memcached-operand';
-import { Caches, onlyProgress, Reconciler, Writer } from '../../../../operator/memcached/reconcile';
+import { Caches, onlyProgress, Reconciler, settlingGeneration, Writer } from '../../../../operator/memcached/reconcile';
 import type { KubeObject } from '../../../../operator/runtime/object';
 import { createLogger, type Logger } from '../../../../operator/runtime/log';
 import { memcachedApiVersion, PORT_DEFAULT } from '../../../../constructs/memcached-api';
@@ -377,6 +377,164 @@ describe('Reconciler', () => {
     expect(held.writes).toBe(0);
     expect(held.requeueAfter).toBeGreaterThan(9000);
     expect(sent.filter((x) => x.op === 'status')).toHaveLength(1);
+  });
+
+  describe('the first report of a new generation waits for its rollout', () => {
+    // The object at generation 2 (say, resized), its status still reporting a healthy generation 1.
+    const reported = (degraded: 'True' | 'False' = 'False') => ({
+      observedGeneration: 1,
+      selector: 'x',
+      nodes: ['a', 'b'],
+      replicas: 2,
+      readyReplicas: 2,
+      conditions: [
+        {
+          type: 'Available',
+          status: 'True',
+          reason: 'MinimumReplicasAvailable',
+          message: '2/2 pods ready',
+          observedGeneration: 1,
+          lastTransitionTime: 't',
+        },
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'RolloutComplete',
+          message: 'done',
+          observedGeneration: 1,
+          lastTransitionTime: 't',
+        },
+        {
+          type: 'Degraded',
+          status: degraded,
+          reason: degraded === 'True' ? 'ApplyFailed' : 'AsExpected',
+          message: 'm',
+          observedGeneration: 1,
+          lastTransitionTime: 't',
+        },
+      ],
+    });
+    // The Deployment part way through (or done with, or stuck in) its rollout of 2 pods.
+    const d = (updated: number, extra: object = {}) => ({
+      ...rendered.deployment,
+      metadata: { ...rendered.deployment.metadata, generation: 2 },
+      status: {
+        observedGeneration: 2,
+        replicas: 2,
+        updatedReplicas: updated,
+        readyReplicas: 2,
+        availableReplicas: updated === 2 ? 2 : 1,
+        ...extra,
+      },
+    });
+    const at = async (status: object, body: (objects: Parameters<typeof setup>[0]) => Promise<void>) => {
+      const saved = { ...cr.metadata };
+      Object.assign(cr, { status, metadata: { ...cr.metadata, generation: 2, resourceVersion: '5' } });
+      try {
+        await body({ deployment: d(1), service: rendered.service });
+      } finally {
+        delete cr.status;
+        cr.metadata = saved;
+      }
+    };
+
+    it('holds it while the rollout runs, then writes it once when the rollout ends', () =>
+      at(reported(), async (objects) => {
+        const { reconciler, sent } = setup(objects);
+        const held = await reconciler.reconcile('ns/m');
+        expect(held.writes).toBe(0);
+        // checked again when the interval (60 s by default) is up, if nothing happens before
+        expect(held.requeueAfter).toBeGreaterThan(59_000);
+        expect(held.requeueAfter).toBeLessThanOrEqual(60_000);
+        expect((await reconciler.reconcile('ns/m')).writes).toBe(0); // a pod event: still held
+        objects!.deployment = d(2);
+        expect((await reconciler.reconcile('ns/m')).writes).toBe(1);
+        const [status] = sent.filter((x) => x.op === 'status').map((x) => x.body);
+        expect(status.observedGeneration).toBe(2);
+        expect(status.conditions.map((c: any) => [c.type, c.status, c.reason, c.observedGeneration])).toEqual([
+          ['Available', 'True', 'MinimumReplicasAvailable', 2],
+          ['Progressing', 'False', 'RolloutComplete', 2],
+          ['Degraded', 'False', 'AsExpected', 2],
+        ]);
+      }));
+
+    it('writes Progressing once the interval is up, and holds nothing after that', () =>
+      at(reported(), async (objects) => {
+        const { reconciler, sent } = setup(objects);
+        const r = new Reconciler({ ...(reconciler as any).o, progressIntervalMs: 40 });
+        expect((await r.reconcile('ns/m')).requeueAfter).toBeLessThanOrEqual(40);
+        await new Promise((done) => setTimeout(done, 50));
+        expect((await r.reconcile('ns/m')).writes).toBe(1);
+        const [status] = sent.filter((x) => x.op === 'status').map((x) => x.body);
+        expect(status.observedGeneration).toBe(2);
+        expect(status.conditions.find((c: any) => c.type === 'Progressing')).toMatchObject({
+          status: 'True',
+          reason: 'RollingOut',
+          message: '1/2 pods updated',
+        });
+      }));
+
+    it('writes at once when the rollout fails', () =>
+      at(reported(), async (objects) => {
+        objects!.deployment = d(1, {
+          conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'slow' }],
+        });
+        const { reconciler, calls } = setup(objects);
+        expect((await reconciler.reconcile('ns/m')).writes).toBe(1);
+        expect(calls).toEqual(['status ProgressDeadlineExceeded']);
+      }));
+
+    it('writes at once when the reported status shows a problem (its clearing is news)', () =>
+      at(reported('True'), async (objects) => {
+        const { reconciler, calls } = setup(objects);
+        expect((await reconciler.reconcile('ns/m')).writes).toBe(1);
+        expect(calls).toEqual(['status AsExpected']);
+      }));
+
+    it('writes at once when the new generation has a problem', () =>
+      at(reported(), async (objects) => {
+        objects!.service = { ...rendered.service, metadata: { ...rendered.service.metadata, ownerReferences: [] } };
+        const { reconciler, calls } = setup(objects);
+        await reconciler.reconcile('ns/m');
+        await settle();
+        expect(calls).toEqual(['status ResourceConflict', 'event Warning ResourceConflict']);
+      }));
+  });
+
+  it('settlingGeneration: only a healthy earlier report and a rollout under way', () => {
+    const status = (generation: number | undefined, conditions: [string, string, string][]) =>
+      ({
+        observedGeneration: generation,
+        conditions: conditions.map(([type, st, reason]) => ({ type, status: st, reason })),
+      }) as any;
+    const healthy = [
+      ['Available', 'True', 'MinimumReplicasAvailable'],
+      ['Progressing', 'False', 'RolloutComplete'],
+      ['Degraded', 'False', 'AsExpected'],
+    ] as [string, string, string][];
+    const rolling = [
+      ['Available', 'False', 'MinimumReplicasUnavailable'],
+      ['Progressing', 'True', 'RollingOut'],
+      ['Degraded', 'False', 'AsExpected'],
+    ] as [string, string, string][];
+    expect(settlingGeneration(status(1, healthy), status(2, rolling))).toBe(true);
+    // also while the earlier generation was still rolling out (a second resize)
+    expect(settlingGeneration(status(1, rolling), status(2, rolling))).toBe(true);
+    expect(settlingGeneration(undefined, status(1, rolling))).toBe(false); // a new object's first status
+    expect(settlingGeneration(status(undefined, healthy), status(1, rolling))).toBe(false);
+    expect(settlingGeneration(status(2, healthy), status(2, rolling))).toBe(false); // same generation
+    expect(settlingGeneration(status(1, healthy), status(2, healthy))).toBe(false); // nothing to wait for
+    // the Deployment is missing and being created again
+    expect(
+      settlingGeneration(
+        status(1, healthy),
+        status(2, [
+          ['Progressing', 'True', 'Reconciling'],
+          ['Degraded', 'False', 'AsExpected'],
+        ]),
+      ),
+    ).toBe(false);
+    expect(settlingGeneration(status(1, [['Degraded', 'True', 'ApplyFailed']]), status(2, rolling))).toBe(false);
   });
 
   it('onlyProgress: counts and messages are progress; a condition status or generation change is not', () => {
