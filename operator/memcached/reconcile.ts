@@ -226,7 +226,10 @@ export class Reconciler {
       // last write was computed from, with that write: otherwise a progress step arriving before
       // the echo of the last write would look like a transition against the stale status.
       const shown = last && last.resourceVersion === cr.metadata?.resourceVersion ? last.status : cr.status;
-      const progress = !problem && onlyProgress(shown, status);
+      // Only while a rollout runs: once it has ended, what is left (say, pods that went after
+      // the Deployment reported completion) is written at once, or status.nodes would list
+      // pods that are gone for the length of an interval.
+      const progress = !problem && rollingOut(status) && onlyProgress(shown, status);
       const progressInterval = this.o.progressIntervalMs ?? 60_000;
       const interval = progressInterval * 2 ** Math.min(3, last?.progressWrites ?? 0);
       const sinceLast = last ? performance.now() - last.at : Infinity;
@@ -379,6 +382,11 @@ export function onlyProgress(current: MemcachedStatus | undefined, next: Memcach
   if (current.observedGeneration !== next.observedGeneration || current.selector !== next.selector) return false;
   if (current.conditions.length !== next.conditions?.length) return false;
   return next.conditions.every((c) => current.conditions!.some((o) => o.type === c.type && o.status === c.status));
+}
+
+/** True while the Deployment rolls out (Progressing=True). */
+function rollingOut(status: MemcachedStatus): boolean {
+  return status.conditions?.some((c) => c.type === 'Progressing' && c.status === 'True') ?? false;
 }
 
 /**

@@ -21,6 +21,7 @@ function setup(
   objects: {
     deployment?: Operand;
     service?: Operand;
+    pods?: Operand[];
     fail?: (op: string) => unknown;
     applied?: (o: Operand) => KubeObject;
     createExpectationMs?: number;
@@ -34,7 +35,7 @@ function setup(
     memcached: (ns, n) => (ns === 'ns' && n === 'm' ? cr : undefined),
     deployment: () => objects.deployment as KubeObject | undefined,
     service: () => objects.service as KubeObject | undefined,
-    pods: () => [],
+    pods: () => (objects.pods ?? []) as KubeObject[],
   };
   const op = async (name: string) => {
     calls.push(name);
@@ -352,6 +353,32 @@ describe('Reconciler', () => {
       objects.deployment = d(2, 2); // Available flips: at once
       await s.reconcile('ns/m');
       expect(statuses()).toHaveLength(3);
+    } finally {
+      delete cr.status;
+      delete cr.metadata.resourceVersion;
+    }
+  });
+
+  it('writes what changed after a rollout ended at once (pods that went after it are not progress)', async () => {
+    const done = {
+      ...rendered.deployment,
+      status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 },
+    };
+    const pod = (name: string) => ({ metadata: { name, namespace: 'ns' } });
+    const objects: Parameters<typeof setup>[0] = {
+      deployment: done,
+      service: rendered.service,
+      pods: [pod('a'), pod('b'), pod('c')], // c is on its way out; its deletion has not reached the cache
+    };
+    const { reconciler, sent } = setup(objects);
+    const statuses = () => sent.filter((x) => x.op === 'status').map((x) => x.body);
+    try {
+      await reconciler.reconcile('ns/m');
+      Object.assign(cr, { status: statuses()[0], metadata: { ...cr.metadata, resourceVersion: '2' } });
+      expect(statuses()[0].nodes).toEqual(['a', 'b', 'c']);
+      objects.pods = [pod('a'), pod('b')];
+      expect(await reconciler.reconcile('ns/m')).toEqual({ writes: 1 });
+      expect(statuses()[1].nodes).toEqual(['a', 'b']);
     } finally {
       delete cr.status;
       delete cr.metadata.resourceVersion;
