@@ -2,7 +2,9 @@
 // a thrown error is retried with per-key backoff, unless it is a TerminalError (retrying cannot
 // fix it): then it is logged and counted, but the key is not queued again until an event
 // brings it back.
-import { STATUS_CODES } from 'node:http';
+import { nodeHttp } from './node-http';
+
+const { STATUS_CODES } = nodeHttp;
 
 /** What a reconcile asks for; an empty result (or void) means done. */
 export interface ReconcileResult {

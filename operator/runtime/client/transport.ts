@@ -8,8 +8,9 @@
 // Neither client-node's fetch nor undici: both cost memory at startup (undici alone ~20 MiB of
 // resident memory) and, for fetch, CPU per exchange (WHATWG Request/Response objects and web
 // streams). The body arrives as a Node stream.
-import http, { type Agent, type IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { nodeHttp as http } from '../node-http';
 import { clusterAccess, type ClusterAccess, type Connection, type KubeAccess } from './access';
 
 /** An ordinary request fails after this long without any data on its connection (undici's default). */

@@ -1,8 +1,11 @@
 // Health probe server (/healthz, /readyz) and metrics server (/metrics) on controller-runtime
 // style bind addresses (":8081", "127.0.0.1:8080", "0" = disabled).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nopLogger, type Logger } from '../log';
+import { nodeHttp } from '../node-http';
+
+const { createServer } = nodeHttp;
 
 export interface BindAddress {
   /** undefined = all interfaces. */

@@ -334,6 +334,7 @@ describe('operator RBAC and Deployment', () => {
       'node',
       '--max-old-space-size=128',
       '--max-semi-space-size=4',
+      '--max-opt=2',
       'build/operator.mjs',
     ]);
     const big = allObjects(

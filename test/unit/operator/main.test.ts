@@ -35,6 +35,16 @@ afterAll(() => {
 });
 
 describe('operator command line (the bundle, outside npm)', () => {
+  it('is ASCII only: Node holds a source over about 1 MB with any other character as UTF-16', () => {
+    const bytes = readFileSync(bundle);
+    const first = bytes.findIndex((b) => b > 0x7f);
+    expect(first === -1 ? '' : bytes.subarray(Math.max(0, first - 40), first + 10).toString()).toBe('');
+  });
+
+  it('has no ES module import of node:http (its namespace would load undici; see node-http.ts)', () => {
+    expect(readFileSync(bundle, 'utf8')).not.toMatch(/^import [^;]* from "node:http";/m);
+  });
+
   it.each([['--help'], ['-h']])('%s prints usage with every flag and environment variable, exit 0', (flag) => {
     const r = run(flag);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });

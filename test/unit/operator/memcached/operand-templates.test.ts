@@ -46,4 +46,13 @@ describe('OperandTemplates', () => {
     expect(b.service.spec.selector['app.kubernetes.io/instance']).toBe('memcached-sample');
     expect(b.deployment.metadata.ownerReferences[0]).toMatchObject({ name: 'memcached-sample', uid: 'uid-2' });
   });
+
+  it('shares what holds no identity between the objects of one shape, frozen', () => {
+    const templates = new OperandTemplates(IMAGE);
+    const a = templates.render(owners[0], 2, 11211);
+    const b = templates.render(owners[1], 2, 11211);
+    expect(a.deployment.spec.template.spec.containers).toBe(b.deployment.spec.template.spec.containers);
+    expect(Object.isFrozen(a.deployment.spec.template.spec.containers[0])).toBe(true);
+    expect(a.deployment.metadata.labels).not.toBe(b.deployment.metadata.labels);
+  });
 });
