@@ -7,7 +7,7 @@ import type { Logger } from '../runtime/log';
 import { isControlledBy, splitKey, type JsonObject, type KubeObject } from '../runtime/object';
 import { operandDrift } from './drift';
 import { OperandTemplates } from './operand-templates';
-import { computeStatus, MemcachedStatus, Problem, sameStatus } from './status';
+import { computeStatus, conditionOf, MemcachedStatus, Problem, sameStatus } from './status';
 
 /** Read access to the informer caches (the reconciler never GETs what it watches). */
 export interface Caches {
@@ -247,7 +247,7 @@ export class Reconciler {
         return { writes, requeueAfter: Math.ceil(progressInterval - waited) };
       }
       this.settlingSince.delete(key);
-      const degradedBefore = (cr.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Degraded');
+      const degradedBefore = conditionOf(cr.status, 'Degraded');
       await writer.patchStatus(cr, status);
       this.written.set(key, {
         resourceVersion: cr.metadata?.resourceVersion,
@@ -386,7 +386,7 @@ export function onlyProgress(current: MemcachedStatus | undefined, next: Memcach
 
 /** True while the Deployment rolls out (Progressing=True). */
 function rollingOut(status: MemcachedStatus): boolean {
-  return status.conditions?.some((c) => c.type === 'Progressing' && c.status === 'True') ?? false;
+  return conditionOf(status, 'Progressing')?.status === 'True';
 }
 
 /**
@@ -399,14 +399,10 @@ export function settlingGeneration(current: MemcachedStatus | undefined, next: M
   const before = current?.observedGeneration;
   const after = next.observedGeneration;
   if (before === undefined || after === undefined || before >= after) return false;
-  const condition = (s: MemcachedStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
-  if (condition(current, 'Degraded')?.status !== 'False') return false;
-  const progressing = condition(next, 'Progressing');
-  return (
-    progressing?.status === 'True' &&
-    progressing.reason === 'RollingOut' &&
-    condition(next, 'Degraded')?.status === 'False'
-  );
+  if (conditionOf(current, 'Degraded')?.status !== 'False') return false;
+  // RollingOut is only ever computed with no problem and no failed rollout (status.ts).
+  const progressing = conditionOf(next, 'Progressing');
+  return progressing?.status === 'True' && progressing.reason === 'RollingOut';
 }
 
 function deepFreeze<T>(value: T): T {

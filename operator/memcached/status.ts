@@ -126,6 +126,11 @@ function rolloutState(d: KubeObject, size: number): { done: boolean; failed: boo
   return { done: true, failed: false, message: `Deployment has ${size} up-to-date, available pods` };
 }
 
+/** The condition of `type` in a Memcached status, if there is one. */
+export function conditionOf(status: MemcachedStatus | undefined, type: string): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === type);
+}
+
 /**
  * Status equality that ignores key order (the API server may reorder map keys), with
  * JSON's view of absence: a key whose value is undefined is no key.
