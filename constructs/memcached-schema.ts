@@ -88,7 +88,7 @@ export const memcachedStatusSchema = jsonSchema({
     conditions: {
       type: 'array',
       description:
-        'Available: the cache serves with the desired size. Progressing: a change is rolling out. Degraded: the operator cannot reach the desired state.',
+        'Available: the cache serves with the desired size. Progressing: a change is rolling out. Degraded: the operator cannot reach the desired state. Reconciling and Stalled (present only while True, for kstatus readers such as Flux): the operator is working towards the desired state; it cannot reach it without somebody acting.',
       items: conditionSchema,
       xKubernetesListType: 'map',
       xKubernetesListMapKeys: ['type'],

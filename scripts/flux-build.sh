@@ -2,10 +2,11 @@
 # Builds Flux's source-controller and kustomize-controller (pinned in tools/flux/go.mod) into
 # .cache/flux-bin/ (git-ignored) for the GitOps integration test, which runs them out of
 # cluster against the test control plane (docs/gitops.md). Also copies the CRDs the two
-# controllers serve from the module cache into .cache/flux-bin/crds/.
+# controllers serve from the module cache into .cache/flux-bin/crds/, and builds kstatus
+# (tools/flux/kstatus: Flux's health-check library as a command) for the operator's tests.
 #
 # Skips the build when nothing pinned changed: a stamp keyed on tools/flux/go.mod, go.sum,
-# this script and the Go version. One build at a time (flock), like cluster-build.sh.
+# kstatus's source, this script and the Go version. One build at a time (flock), like cluster-build.sh.
 #
 #   usage: scripts/flux-build.sh [--force]      (or: npm run flux:build)
 set -euo pipefail
@@ -27,9 +28,9 @@ mkdir -p "$bin"
 exec 9>"$bin/.lock"
 flock 9
 
-stamp="$( { cat "$src/go.mod" "$src/go.sum" "$0"; go version; } | sha256sum | cut -d' ' -f1)"
+stamp="$( { cat "$src/go.mod" "$src/go.sum" "$src"/kstatus/*.go "$0"; go version; } | sha256sum | cut -d' ' -f1)"
 up_to_date=1
-for c in "${controllers[@]}"; do [ -x "$bin/$c" ] || up_to_date=0; done
+for c in "${controllers[@]}" kstatus; do [ -x "$bin/$c" ] || up_to_date=0; done
 [ -d "$bin/crds" ] || up_to_date=0
 if [ "$force" = 0 ] && [ "$up_to_date" = 1 ] && [ "$(cat "$bin/.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "flux-build: up to date in $bin"
@@ -43,8 +44,10 @@ for c in "${controllers[@]}"; do pkgs+=("github.com/fluxcd/$c"); done
 echo "flux-build: building ${controllers[*]} into $bin ..."
 start=$SECONDS
 rm -rf "$bin/.tmp" && mkdir -p "$bin/.tmp"
-(cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin/.tmp/" "${pkgs[@]}")
-for c in "${controllers[@]}"; do mv -f "$bin/.tmp/$c" "$bin/$c"; done
+# kstatus (tools/flux/kstatus): Flux's health-check library as a command, for the tests that
+# check what Flux makes of the operator's status (docs/operator.md).
+(cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin/.tmp/" "${pkgs[@]}" ./kstatus)
+for c in "${controllers[@]}" kstatus; do mv -f "$bin/.tmp/$c" "$bin/$c"; done
 rmdir "$bin/.tmp"
 echo "flux-build: built in $((SECONDS - start))s ($(cd "$bin" && du -h "${controllers[@]}" | tr '\t\n' ': '))"
 

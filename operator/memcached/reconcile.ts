@@ -187,10 +187,11 @@ export class Reconciler {
           message: `${kind} ${namespace}/${name} exists and is not owned by this Memcached; it is left untouched`,
         };
       } else if (outcome === 'failed') {
-        problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(error)}` };
         // Errors retrying cannot fix are reported on the object only; others also go back to
         // the queue (thrown below) to be retried with backoff.
-        if (!isTerminalApiError(error)) transientError = error;
+        const retrying = !isTerminalApiError(error);
+        problem = { reason: 'ApplyFailed', message: `${kind} ${namespace}/${name}: ${errorMessage(error)}`, retrying };
+        if (retrying) transientError = error;
         else permanentError = { kind, error };
       }
     }

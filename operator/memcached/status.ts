@@ -10,6 +10,11 @@ export type { MemcachedStatus };
 export interface Problem {
   readonly reason: string;
   readonly message: string;
+  /**
+   * The operator retries by itself (a 5xx, a timeout): kstatus readers see `Reconciling`, not
+   * `Stalled`, because no one needs to act yet.
+   */
+  readonly retrying?: boolean;
 }
 
 export interface StatusInput {
@@ -82,6 +87,18 @@ export function computeStatus(input: StatusInput): MemcachedStatus {
       cond('Degraded', 'False', 'AsExpected', 'No problems found');
     }
   }
+
+  // The two conditions kstatus reads (cli-utils: Flux's `wait` and health checks, kpt,
+  // config-sync): `Reconciling` while the desired state is being worked towards, `Stalled`
+  // while it cannot be reached without somebody acting. Both are present only while True, as
+  // kstatus's convention has them (Flux's own objects do the same). Without them kstatus
+  // reads a Memcached whose observedGeneration is current as Current, pods ready or not.
+  const progressing = desired.find((c) => c.type === 'Progressing')!;
+  const degraded = desired.find((c) => c.type === 'Degraded')!;
+  if (progressing.status === 'True') cond('Reconciling', 'True', progressing.reason, progressing.message);
+  else if (degraded.status === 'True' && problem?.retrying)
+    cond('Reconciling', 'True', degraded.reason, `retrying: ${degraded.message}`);
+  else if (degraded.status === 'True') cond('Stalled', 'True', degraded.reason, degraded.message);
 
   const previous = (cr.status?.conditions ?? []) as Condition[];
   const conditions = desired.map((c) => {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { renderMemcachedOperand } from '../../constructs/memcached-operand';
 import { createTestNamespace, kubeConfig, sharedCluster, type TestNamespace } from '../support/shared';
 import { waitFor } from '../support/wait';
+import { kstatus } from '../support/kstatus';
 import { installOperatorPrerequisites } from '../../cluster/operator-manifests';
 import { dumpLogsOnFailure, OperatorProcess, startOperator, stopAll } from '../../cluster/operator-process';
 import {
@@ -182,7 +183,7 @@ describe('memcached operator', () => {
     const req = await new k8s.Watch(kc).watch(
       `/apis/${GROUP}/${VERSION}/namespaces/${ns.name}/memcacheds`,
       { fieldSelector: 'metadata.name=memcached-sample', resourceVersion: patched.metadata.resourceVersion },
-      (_type, o: any) => seen.push({ at: performance.now() - start, status: o.status }),
+      (_type, o: any) => seen.push({ at: performance.now() - start, status: o.status, object: o }),
       () => undefined,
     );
     try {
@@ -219,6 +220,17 @@ describe('memcached operator', () => {
       expect(cond(first, 'Available')).toMatchObject({ status: 'True', observedGeneration: generation });
       expect(first.status.readyReplicas).toBe(4);
     }
+    // What Flux's health check (kstatus) made of each version: in progress until the report
+    // of the new generation with every pod available, then current.
+    const verdicts = await kstatus(seen.map((v) => v.object));
+    const done = seen.map(
+      (v) =>
+        v.status?.observedGeneration === generation &&
+        cond(v, 'Available')?.status === 'True' &&
+        v.status.readyReplicas === 4,
+    );
+    expect(done.at(-1)).toBe(true);
+    expect(verdicts.map((k) => k.status)).toEqual(done.map((d) => (d ? 'Current' : 'InProgress')));
     await patchMc(ns.name, 'memcached-sample', { size: 2 });
     await waitAvailable(ns.name, 'memcached-sample', 2);
   });
@@ -276,6 +288,11 @@ describe('memcached operator', () => {
       message: expect.stringContaining(`Deployment ${ns.name}/taken exists and is not owned`),
     });
     expect(cond(o, 'Available').status).toBe('False');
+    // Flux's health check fails it at once (Stalled), instead of waiting out its timeout.
+    expect(cond(o, 'Stalled')).toMatchObject({ status: 'True', reason: 'ResourceConflict' });
+    expect(await kstatus([o])).toEqual([
+      { status: 'Failed', message: expect.stringContaining(`Deployment ${ns.name}/taken exists and is not owned`) },
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     const after = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'taken' });
     // The Deployment controller keeps writing its status; its spec and metadata are untouched.
@@ -286,6 +303,46 @@ describe('memcached operator', () => {
     // Removing the foreign Deployment resolves the conflict: the operator takes over.
     await apps.deleteNamespacedDeployment({ namespace: ns.name, name: 'taken', propagationPolicy: 'Background' });
     await waitAvailable(ns.name, 'taken', 3);
+  });
+
+  it('tells Flux (kstatus) a new object is in progress until its pods are available, then current', async () => {
+    // A quota that allows no pods: the Deployment is created but its pod is refused, so the
+    // rollout stays under way (until the Deployment's 10 min progress deadline).
+    await core.createNamespacedResourceQuota({
+      namespace: ns2.name,
+      body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } },
+    });
+    try {
+      await waitFor('quota in force', async () =>
+        (await core.readNamespacedResourceQuota({ namespace: ns2.name, name: 'no-pods' })).status?.hard
+          ? true
+          : undefined,
+      );
+      await createMc(ns2.name, 'pending-pods', { size: 1 });
+      const o = await waitFor('the first status', async () => {
+        const x = await mc(ns2.name, 'pending-pods');
+        return x.status?.observedGeneration === x.metadata.generation ? x : undefined;
+      });
+      expect(cond(o, 'Available')).toMatchObject({ status: 'False' });
+      expect(cond(o, 'Reconciling')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+      expect(cond(o, 'Stalled')).toBeUndefined();
+      // Without Reconciling, kstatus would call this object Current: its observedGeneration
+      // is current and it knows no other condition of ours.
+      expect(await kstatus([o])).toEqual([{ status: 'InProgress', message: cond(o, 'Reconciling').message }]);
+    } finally {
+      await core.deleteNamespacedResourceQuota({ namespace: ns2.name, name: 'no-pods' });
+    }
+    // The ReplicaSet controller retries the pod once the quota is gone.
+    const done = await waitAvailable(ns2.name, 'pending-pods', 1);
+    expect(cond(done, 'Reconciling')).toBeUndefined();
+    expect(await kstatus([done])).toEqual([{ status: 'Current', message: 'Resource is current' }]);
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'memcacheds',
+      namespace: ns2.name,
+      name: 'pending-pods',
+    });
   });
 
   it('surfaces an object it cannot realize as a condition, never as Available, and keeps running', async () => {

@@ -1,6 +1,7 @@
 // Test-only module: pins Flux's source-controller and kustomize-controller so the integration
 // suite can run them out of cluster against the test control plane (scripts/flux-build.sh,
-// docs/gitops.md). The controllers' own main packages are built through the tool directive.
+// docs/gitops.md). The controllers' own main packages are built through the tool directive;
+// ./kstatus is Flux's health-check library (fluxcd/cli-utils) as a command, for the operator's tests.
 module kube-tutorial-stack/tools/flux
 
 go 1.26.0

@@ -112,6 +112,98 @@ describe('computeStatus', () => {
     });
   });
 
+  describe('the conditions kstatus reads (Reconciling, Stalled), present only while True', () => {
+    const types = (st: any) => st.conditions.map((c: any) => c.type);
+    const ready = { replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 };
+
+    it('Reconciling while the Deployment is created or rolls out, with its reason and message', () => {
+      const creating = computeStatus({ cr: cr(), size: 3, pods: [], now });
+      expect(cond(creating, 'Reconciling')).toMatchObject({
+        status: 'True',
+        reason: 'Reconciling',
+        message: 'Creating the Deployment',
+        observedGeneration: 2,
+      });
+      const scaling = computeStatus({
+        cr: cr(),
+        size: 3,
+        deployment: deployment({ replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 }),
+        pods: [],
+        now,
+      });
+      expect(cond(scaling, 'Reconciling')).toMatchObject({
+        status: 'True',
+        reason: 'RollingOut',
+        message: '1/3 pods updated',
+      });
+      expect(cond(scaling, 'Stalled')).toBeUndefined();
+    });
+
+    it('neither once the rollout is complete', () => {
+      const st = computeStatus({ cr: cr(), size: 3, deployment: deployment(ready), pods: [], now });
+      expect(types(st)).toEqual(['Available', 'Progressing', 'Degraded']);
+    });
+
+    it('Stalled for a problem only somebody else can fix: a conflict, a refused apply, a failed rollout', () => {
+      const conflict = computeStatus({
+        cr: cr(),
+        size: 3,
+        pods: [],
+        problem: { reason: 'ResourceConflict', message: 'taken' },
+        now,
+      });
+      expect(cond(conflict, 'Stalled')).toMatchObject({ status: 'True', reason: 'ResourceConflict', message: 'taken' });
+      expect(cond(conflict, 'Reconciling')).toBeUndefined();
+      const refused = computeStatus({
+        cr: cr(),
+        size: 3,
+        deployment: deployment(ready),
+        pods: [],
+        problem: { reason: 'ApplyFailed', message: 'Service ns/m: forbidden', retrying: false },
+        now,
+      });
+      expect(cond(refused, 'Stalled')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+      const failed = computeStatus({
+        cr: cr(),
+        size: 3,
+        deployment: deployment({
+          ...ready,
+          readyReplicas: 1,
+          availableReplicas: 1,
+          conditions: [
+            { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' },
+          ],
+        }),
+        pods: [],
+        now,
+      });
+      expect(cond(failed, 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'ProgressDeadlineExceeded',
+        message: 'too slow',
+      });
+      expect(cond(failed, 'Reconciling')).toBeUndefined();
+    });
+
+    it('Reconciling, not Stalled, for a failure the operator retries by itself', () => {
+      const st = computeStatus({
+        cr: cr(),
+        size: 3,
+        deployment: deployment(ready),
+        pods: [],
+        problem: { reason: 'ApplyFailed', message: 'Deployment ns/m: 503 Service Unavailable', retrying: true },
+        now,
+      });
+      expect(cond(st, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+      expect(cond(st, 'Reconciling')).toMatchObject({
+        status: 'True',
+        reason: 'ApplyFailed',
+        message: 'retrying: Deployment ns/m: 503 Service Unavailable',
+      });
+      expect(cond(st, 'Stalled')).toBeUndefined();
+    });
+  });
+
   it('treats size 0 as available', () => {
     const st = computeStatus({ cr: cr(), size: 0, deployment: deployment({}), pods: [], now });
     expect(cond(st, 'Available')).toMatchObject({ status: 'True', reason: 'ScaledToZero' });
