@@ -1,6 +1,7 @@
 // Command line of the operator benchmark (see main.ts for what a run does).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROLLERS } from '../../cluster/workload';
 import { DEFAULT_OPERATOR_NAMESPACE, MEMCACHED_VERSION, memcachedGroup } from '../../constructs/memcached-api';
 
 export const GROUP = memcachedGroup();
@@ -36,6 +37,7 @@ export const USAGE = `usage: node scripts/run-ts.mjs bench/operator/main.ts [--n
        [--namespaces 1] [--watch-namespace]
        [--no-leader-elect] [--control-plane-qps 300] [--node-options="--max-old-space-size=128"]
        [--no-limits] [--no-keep-going] [--cpu-prof DIR] [--keep-audit DIR] [--apiserver-profiling] [--out bench/results/operator.json]
+       [--disable-controllers endpoints-controller,endpointslice-mirroring-controller]
 (docs/benchmarks.md explains each knob and figure)`;
 
 const list = (s: string) =>
@@ -77,6 +79,7 @@ export function parseOptions(args: string[]) {
       single: { type: 'string', default: '20' },
       'keep-audit': { type: 'string' },
       'apiserver-profiling': { type: 'boolean', default: false },
+      'disable-controllers': { type: 'string', default: '' },
     },
     allowNegative: true,
     strict: true,
@@ -122,6 +125,12 @@ export function parseOptions(args: string[]) {
     keepAudit: argv['keep-audit'] ? resolve(argv['keep-audit']) : undefined,
     /** serve kube-apiserver's /debug/pprof (scripts/apiserver-profile.sh collects CPU profiles) */
     apiserverProfiling: argv['apiserver-profiling']!,
+    /**
+     * kube-controller-manager controllers left out of the control plane, e.g. the deprecated
+     * Endpoints controller and the EndpointSlice mirroring controller, which KEP-4974 makes a
+     * supported configuration (only EndpointSlices then follow the Services' pods)
+     */
+    disableControllers: argv['disable-controllers']!.split(',').filter(Boolean),
   };
   if (argv.tier !== 'api' && argv.tier !== 'workload') throw new Error('--tier must be api or workload');
   if (!opts.ns.length || !opts.workers.length) throw new Error('--n and --workers need positive integers');
@@ -133,6 +142,11 @@ export function parseOptions(args: string[]) {
     throw new Error('--namespaces must be an integer 1..1000');
   if (opts.namespaces > 1 && opts.watchNamespace)
     throw new Error('--watch-namespace watches one namespace; it cannot be combined with --namespaces > 1');
+  const unknown = opts.disableControllers.filter((c) => !DEFAULT_CONTROLLERS.includes(c));
+  if (unknown.length)
+    throw new Error(
+      `--disable-controllers: not among the controllers the control plane runs: ${unknown.join(', ')} (it runs ${DEFAULT_CONTROLLERS.join(', ')})`,
+    );
   if (
     opts.containerPort !== undefined &&
     !(Number.isInteger(opts.containerPort) && opts.containerPort >= 1 && opts.containerPort <= 65535)

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane';
 import { startOperator, synthesizedOperator, type OperatorProcess } from '../../cluster/operator-process';
 import { sleep, waitFor } from '../../cluster/wait';
+import { DEFAULT_CONTROLLERS } from '../../cluster/workload';
 import { auditArgs } from '../lib/audit';
 import { createLimitGroup, parseLimits, type LimitGroup } from '../lib/cgroup';
 import { RawClient, type Watcher } from '../lib/kube';
@@ -67,6 +68,9 @@ export async function setUpCluster(opts: Options, env: RunEnv, subject: Subject)
   const cp = await startControlPlane({
     tier: opts.tier,
     nodes: Math.max(1, env.nodes),
+    ...(opts.disableControllers.length
+      ? { controllers: DEFAULT_CONTROLLERS.filter((c) => !opts.disableControllers.includes(c)) }
+      : {}),
     // The harness's service range is a /24 (about 250 ClusterIPs). The operand Services are
     // headless, but a wider range keeps the benchmark valid for ClusterIP experiments.
     apiserverArgs: [

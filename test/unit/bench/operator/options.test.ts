@@ -55,6 +55,17 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--bogus'])).toThrow(/bogus/);
   });
 
+  it('leaves out the controllers --disable-controllers names, and only those it knows', () => {
+    expect(parseOptions([]).disableControllers).toEqual([]);
+    expect(
+      parseOptions(['--disable-controllers', 'endpoints-controller,endpointslice-mirroring-controller'])
+        .disableControllers,
+    ).toEqual(['endpoints-controller', 'endpointslice-mirroring-controller']);
+    expect(() => parseOptions(['--disable-controllers', 'endpoints'])).toThrow(
+      /--disable-controllers: not among the controllers the control plane runs: endpoints \(it runs deployment-controller/,
+    );
+  });
+
   it('--help is an option of its own', () => {
     expect(parseOptions(['--help']).help).toBe(true);
     expect(parseOptions([]).help).toBe(false);
