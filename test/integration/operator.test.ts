@@ -64,6 +64,14 @@ const ownedBy = (obj: k8s.KubernetesObject, manager: string): Record<string, any
 const execFileAsync = promisify(execFile);
 const cond = (o: any, type: string) => (o.status?.conditions ?? []).find((c: any) => c.type === type);
 
+/** Creates a ResourceQuota and waits until the quota controller has made it enforceable. */
+async function createQuota(namespace: string, name: string, hard: Record<string, string>) {
+  await core.createNamespacedResourceQuota({ namespace, body: { metadata: { name }, spec: { hard } } });
+  await waitFor(`quota ${name} in force`, async () =>
+    (await core.readNamespacedResourceQuota({ namespace, name })).status?.hard ? true : undefined,
+  );
+}
+
 async function waitAvailable(namespace: string, name: string, size: number, timeoutMs = 90_000) {
   return waitFor(
     `${namespace}/${name} Available with ${size} ready`,
@@ -308,16 +316,8 @@ describe('memcached operator', () => {
   it('tells Flux (kstatus) a new object is in progress until its pods are available, then current', async () => {
     // A quota that allows no pods: the Deployment is created but its pod is refused, so the
     // rollout stays under way (until the Deployment's 10 min progress deadline).
-    await core.createNamespacedResourceQuota({
-      namespace: ns2.name,
-      body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } },
-    });
+    await createQuota(ns2.name, 'no-pods', { pods: '0' });
     try {
-      await waitFor('quota in force', async () =>
-        (await core.readNamespacedResourceQuota({ namespace: ns2.name, name: 'no-pods' })).status?.hard
-          ? true
-          : undefined,
-      );
       await createMc(ns2.name, 'pending-pods', { size: 1 });
       const o = await waitFor('the first status', async () => {
         const x = await mc(ns2.name, 'pending-pods');
@@ -348,16 +348,8 @@ describe('memcached operator', () => {
   it('surfaces an object it cannot realize as a condition, never as Available, and keeps running', async () => {
     // A quota that allows no Service: the Deployment is created and its pod becomes ready, the
     // Service is refused (403 exceeded quota). Part of the operand is missing (issue 12).
-    await core.createNamespacedResourceQuota({
-      namespace: ns2.name,
-      body: { metadata: { name: 'no-services' }, spec: { hard: { services: '0' } } },
-    });
+    await createQuota(ns2.name, 'no-services', { services: '0' });
     try {
-      await waitFor('quota in force', async () =>
-        (await core.readNamespacedResourceQuota({ namespace: ns2.name, name: 'no-services' })).status?.hard
-          ? true
-          : undefined,
-      );
       await createMc(ns2.name, 'no-service', { size: 1 });
       const o = await waitFor('ApplyFailed reported', async () => {
         const x = await mc(ns2.name, 'no-service');
